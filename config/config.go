@@ -1,0 +1,124 @@
+// Package config reads Homeward's configuration from environment variables.
+// Every variable has a documented default; see the README.
+package config
+
+import (
+	_ "time/tzdata" // Europe/London must load on machines without zoneinfo
+
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"homeward/episode"
+)
+
+// Config is everything a Homeward process needs to know at start-up.
+type Config struct {
+	Listen            string        // HOMEWARD_LISTEN, default ":8080"
+	BaseURL           string        // HOMEWARD_BASE_URL, default "http://localhost:8080"; links in emails
+	DatabaseURL       string        // DATABASE_URL; empty in `homeward dev` means the local cluster
+	TemporalAddress   string        // TEMPORAL_ADDRESS, default "localhost:7233"
+	TemporalNamespace string        // TEMPORAL_NAMESPACE, default "default"
+	TaskQueue         string        // HOMEWARD_TASK_QUEUE, default "homeward-episodes"
+	SMTPURL           string        // HOMEWARD_SMTP_URL; empty means write emails to the outbox
+	MailFrom          string        // HOMEWARD_MAIL_FROM, default "Homeward <homeward@localhost>"
+	OutboxDir         string        // HOMEWARD_OUTBOX_DIR, default "<data dir>/outbox"
+	DataDir           string        // HOMEWARD_DATA_DIR, default ".homeward" (dev mode only)
+	TimeZone          string        // HOMEWARD_TIME_ZONE, default "Europe/London"; how emails show instants
+	LogLevel          string        // HOMEWARD_LOG_LEVEL, default "info"
+	LogFormat         string        // HOMEWARD_LOG_FORMAT, "json" (default) or "text"; `homeward dev` defaults to text
+	ShutdownTimeout   time.Duration // HOMEWARD_SHUTDOWN_TIMEOUT, default 20s
+	Policy            episode.Policy
+}
+
+// Location is the time zone instants are shown in.
+func (c Config) Location() (*time.Location, error) { return time.LoadLocation(c.TimeZone) }
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (Config, error) { return Load(os.LookupEnv) }
+
+// Load reads the configuration through lookup, so tests need not touch the
+// process environment.
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	get := func(key, def string) string {
+		if v, ok := lookup(key); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	var errs []error
+	dur := func(key string, def time.Duration) time.Duration {
+		v := get(key, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (examples: 72h, 30m)", key, v))
+			return def
+		}
+		return d
+	}
+	count := func(key string, def int) int {
+		v := get(key, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a whole number", key, v))
+			return def
+		}
+		return n
+	}
+
+	c := Config{
+		Listen:            get("HOMEWARD_LISTEN", ":8080"),
+		BaseURL:           strings.TrimRight(get("HOMEWARD_BASE_URL", "http://localhost:8080"), "/"),
+		DatabaseURL:       get("DATABASE_URL", ""),
+		TemporalAddress:   get("TEMPORAL_ADDRESS", "localhost:7233"),
+		TemporalNamespace: get("TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:         get("HOMEWARD_TASK_QUEUE", "homeward-episodes"),
+		SMTPURL:           get("HOMEWARD_SMTP_URL", ""),
+		MailFrom:          get("HOMEWARD_MAIL_FROM", "Homeward <homeward@localhost>"),
+		DataDir:           get("HOMEWARD_DATA_DIR", ".homeward"),
+		TimeZone:          get("HOMEWARD_TIME_ZONE", "Europe/London"),
+		LogLevel:          get("HOMEWARD_LOG_LEVEL", "info"),
+		LogFormat:         get("HOMEWARD_LOG_FORMAT", ""),
+		ShutdownTimeout:   dur("HOMEWARD_SHUTDOWN_TIMEOUT", 20*time.Second),
+	}
+	c.OutboxDir = get("HOMEWARD_OUTBOX_DIR", c.DataDir+"/outbox")
+
+	def := episode.DefaultPolicy()
+	c.Policy = episode.Policy{
+		OfferWindow:          dur("HOMEWARD_OFFER_WINDOW", def.OfferWindow),
+		DeadlineWarningLead:  dur("HOMEWARD_DEADLINE_WARNING_LEAD", def.DeadlineWarningLead),
+		ContactSpacing:       dur("HOMEWARD_CONTACT_SPACING", def.ContactSpacing),
+		ContactReminderDelay: dur("HOMEWARD_CONTACT_REMINDER_DELAY", def.ContactReminderDelay),
+		MaxContactAttempts:   count("HOMEWARD_MAX_CONTACT_ATTEMPTS", def.MaxContactAttempts),
+		ReofferInterval:      dur("HOMEWARD_REOFFER_INTERVAL", def.ReofferInterval),
+		ReofferCount:         count("HOMEWARD_REOFFER_COUNT", def.ReofferCount),
+		FollowUpDelay:        dur("HOMEWARD_FOLLOW_UP_DELAY", def.FollowUpDelay),
+		FollowUpGrace:        dur("HOMEWARD_FOLLOW_UP_GRACE", def.FollowUpGrace),
+	}
+	if err := c.Policy.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("policy: %w", err))
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("HOMEWARD_TIME_ZONE: %q is not a known time zone", c.TimeZone))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("HOMEWARD_LOG_LEVEL: %q must be debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "", "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("HOMEWARD_LOG_FORMAT: %q must be json or text", c.LogFormat))
+	}
+	return c, errors.Join(errs...)
+}
