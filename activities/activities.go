@@ -1,0 +1,173 @@
+// Package activities holds the side effects of an episode: writing the case
+// records and sending emails. Each activity is idempotent, because Temporal
+// may run it more than once.
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"homeward/episode"
+	"homeward/mail"
+	"homeward/store"
+)
+
+// Activities holds what the activities depend on.
+type Activities struct {
+	Store    *store.Store
+	Mailer   mail.Sender
+	Clock    func() time.Time
+	BaseURL  string         // links in emails point here
+	Location *time.Location // emails show instants in this zone
+	Logger   *slog.Logger
+}
+
+func (a *Activities) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+// SaveEpisode writes a snapshot of the episode to the case records. Older
+// snapshots than the one stored are ignored, so retries and replays are safe.
+func (a *Activities) SaveEpisode(ctx context.Context, in SaveEpisodeInput) (SaveEpisodeResult, error) {
+	applied, err := a.Store.SaveEpisode(ctx, in.State, in.Referral)
+	if err != nil {
+		return SaveEpisodeResult{}, fmt.Errorf("saving episode %s version %d: %w", in.State.EpisodeID, in.State.Version, err)
+	}
+	return SaveEpisodeResult{Applied: applied}, nil
+}
+
+// SendEscalation records the escalation and emails it to every active
+// manager. Each manager is emailed once per episode and kind: deliveries are
+// recorded as they succeed, and a retry sends only what is still owed.
+func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput) (SendEscalationResult, error) {
+	e := in.Escalation
+	if err := a.Store.RecordEscalation(ctx, in.EpisodeID, in.Reference, e); err != nil {
+		return SendEscalationResult{}, fmt.Errorf("recording escalation %s of episode %s: %w", e.Kind, in.EpisodeID, err)
+	}
+	managers, err := a.Store.ActiveUsers(ctx, store.RoleManager)
+	if err != nil {
+		return SendEscalationResult{}, fmt.Errorf("listing managers: %w", err)
+	}
+	if len(managers) == 0 {
+		a.logger().Warn("No active manager to escalate to", "episode", in.EpisodeID, "kind", e.Kind)
+	}
+	msg := escalationEmail(in.Reference, a.episodeLink(in.EpisodeID), e, a.location())
+	key := fmt.Sprintf("escalation:%s:%s", in.EpisodeID, e.Kind)
+	sent, err := a.deliver(ctx, key, msg, managers)
+	if err != nil {
+		return SendEscalationResult{}, err
+	}
+	at := a.now()
+	if err := a.Store.MarkEscalationSent(ctx, in.EpisodeID, e.Kind, at, sent); err != nil {
+		return SendEscalationResult{}, fmt.Errorf("marking escalation %s of episode %s sent: %w", e.Kind, in.EpisodeID, err)
+	}
+	a.logger().Info("Escalation sent", "episode", in.EpisodeID, "reference", in.Reference, "kind", e.Kind, "recipients", sent)
+	return SendEscalationResult{SentAt: at, Recipients: sent}, nil
+}
+
+// SendReminder reminds the assigned interviewer that a contact attempt is
+// overdue; with nobody assigned, the coordinators are reminded instead.
+func (a *Activities) SendReminder(ctx context.Context, in SendReminderInput) (SendReminderResult, error) {
+	var recipients []store.User
+	if in.InterviewerID != "" {
+		u, err := a.Store.UserByID(ctx, in.InterviewerID)
+		switch {
+		case err == nil && u.Active:
+			recipients = []store.User{u}
+		case err != nil && err != store.ErrNotFound:
+			return SendReminderResult{}, fmt.Errorf("looking up the interviewer: %w", err)
+		}
+	}
+	if len(recipients) == 0 {
+		coordinators, err := a.Store.ActiveUsers(ctx, store.RoleCoordinator)
+		if err != nil {
+			return SendReminderResult{}, fmt.Errorf("listing coordinators: %w", err)
+		}
+		recipients = coordinators
+	}
+	msg := reminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Attempt, in.Contact, a.location())
+	key := fmt.Sprintf("reminder:%s:%d:%s", in.EpisodeID, in.Attempt, in.Contact.Purpose)
+	sent, err := a.deliver(ctx, key, msg, recipients)
+	if err != nil {
+		return SendReminderResult{}, err
+	}
+	return SendReminderResult{SentAt: a.now(), Recipients: sent}, nil
+}
+
+// deliver sends msg to each recipient that has not had it under key yet and
+// returns how many have it now. A recipient the relay refuses for good is
+// logged and skipped; a passing failure returns an error so Temporal retries.
+func (a *Activities) deliver(ctx context.Context, key string, msg mail.Message, to []store.User) (int, error) {
+	done, err := a.Store.DeliveredTo(ctx, key)
+	if err != nil {
+		return 0, fmt.Errorf("reading deliveries: %w", err)
+	}
+	delivered := map[string]bool{}
+	for _, addr := range done {
+		delivered[addr] = true
+	}
+	count := 0
+	for _, u := range to {
+		if delivered[u.Email] {
+			count++
+			continue
+		}
+		m := msg
+		m.To = u.Email
+		m.MessageID = messageID(key, u.Email)
+		if err := a.Mailer.Send(ctx, m); err != nil {
+			if mail.IsPermanent(err) {
+				a.logger().Warn("Email refused for good", "key", key, "user", u.ID, "error", err)
+				continue
+			}
+			return count, fmt.Errorf("sending %s to user %s: %w", key, u.ID, err)
+		}
+		if err := a.Store.RecordDelivery(ctx, key, u.Email, m.MessageID, a.now()); err != nil {
+			return count, fmt.Errorf("recording delivery of %s: %w", key, err)
+		}
+		count++
+	}
+	return count, nil
+}
+
+// messageID is the same for the same email to the same person, so that if a
+// crash between sending and recording makes us send again, mail clients see
+// one message.
+func messageID(key, recipient string) string {
+	sum := sha256.Sum256([]byte(key + "\x00" + recipient))
+	return hex.EncodeToString(sum[:16]) + "@homeward"
+}
+
+func (a *Activities) episodeLink(episodeID string) string {
+	return a.BaseURL + "/v1/episodes/" + episodeID
+}
+
+func (a *Activities) location() *time.Location {
+	if a.Location != nil {
+		return a.Location
+	}
+	return time.UTC
+}
+
+// Escalation kinds by name, for messages.
+var escalationTitles = map[episode.EscalationKind]string{
+	episode.EscalationDeadlineWarning:     "Offer deadline at risk",
+	episode.EscalationDeadlineBreached:    "Offer deadline missed",
+	episode.EscalationUnableToContact:     "Unable to contact the child",
+	episode.EscalationSafeguardingConcern: "Safeguarding concern disclosed",
+	episode.EscalationFollowUpOverdue:     "Follow-up overdue",
+}

@@ -1,0 +1,48 @@
+package activities
+
+import (
+	"time"
+
+	"homeward/episode"
+)
+
+// SaveEpisodeInput carries a snapshot of the episode for the case records.
+// Referral is set until the first save succeeds, so the child and the
+// referral are written exactly once without a second round trip.
+type SaveEpisodeInput struct {
+	State    episode.State     `json:"state"`
+	Referral *episode.Referral `json:"referral,omitempty"`
+}
+
+type SaveEpisodeResult struct {
+	// Applied is false when the records already held this version or a newer one.
+	Applied bool `json:"applied"`
+}
+
+// SendEscalationInput names one escalation of one episode; the pair
+// (episode, kind) is what makes the email go out exactly once.
+type SendEscalationInput struct {
+	EpisodeID  string             `json:"episode_id"`
+	Reference  string             `json:"reference"`
+	Escalation episode.Escalation `json:"escalation"`
+}
+
+type SendEscalationResult struct {
+	SentAt     time.Time `json:"sent_at"`
+	Recipients int       `json:"recipients"`
+}
+
+// SendReminderInput asks the interviewer (or, with none assigned, the
+// coordinators) to make the contact attempt that is overdue.
+type SendReminderInput struct {
+	EpisodeID     string              `json:"episode_id"`
+	Reference     string              `json:"reference"`
+	InterviewerID string              `json:"interviewer_id,omitempty"`
+	Attempt       int                 `json:"attempt"` // the number of the attempt that is due
+	Contact       episode.NextContact `json:"contact"`
+}
+
+type SendReminderResult struct {
+	SentAt     time.Time `json:"sent_at"`
+	Recipients int       `json:"recipients"`
+}

@@ -1,0 +1,489 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"homeward/episode"
+)
+
+// ChildName is the child as episode lists show them.
+type ChildName struct {
+	ID        string `json:"id"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+// ChildView is the child as the episode page shows them.
+type ChildView struct {
+	ID          string  `json:"id"`
+	FirstName   string  `json:"first_name"`
+	LastName    string  `json:"last_name"`
+	DateOfBirth *string `json:"date_of_birth"` // YYYY-MM-DD
+	Gender      string  `json:"gender"`
+}
+
+// UserRef names a user.
+type UserRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"` // empty when the records do not know the user
+}
+
+// NextContactSummary is the contact plan as lists show it.
+type NextContactSummary struct {
+	Method episode.Method `json:"method"`
+	DueAt  time.Time      `json:"due_at"`
+}
+
+// NextContactView is the contact plan as the episode page shows it.
+type NextContactView struct {
+	Method  episode.Method `json:"method"`
+	DueAt   time.Time      `json:"due_at"`
+	Purpose string         `json:"purpose"`
+}
+
+// EpisodeSummary is one line of an episode list.
+type EpisodeSummary struct {
+	ID                  string              `json:"id"`
+	Reference           string              `json:"reference"`
+	Status              episode.Status      `json:"status"`
+	Child               ChildName           `json:"child"`
+	RiskGrade           episode.RiskGrade   `json:"risk_grade"`
+	Category            episode.Category    `json:"category"`
+	LookedAfter         bool                `json:"looked_after"`
+	ReturnedAt          time.Time           `json:"returned_at"`
+	OfferDeadline       time.Time           `json:"offer_deadline"`
+	OfferMadeAt         *time.Time          `json:"offer_made_at"`
+	AssignedInterviewer *UserRef            `json:"assigned_interviewer"`
+	NextContact         *NextContactSummary `json:"next_contact"`
+	FollowUpDueAt       *time.Time          `json:"follow_up_due_at"`
+	Overdue             bool                `json:"overdue"`
+	UpdatedAt           time.Time           `json:"updated_at"`
+}
+
+// ContactAttemptView is one recorded contact attempt.
+type ContactAttemptView struct {
+	Seq         int                    `json:"seq"`
+	Method      episode.Method         `json:"method"`
+	Outcome     episode.AttemptOutcome `json:"outcome"`
+	AttemptedAt time.Time              `json:"attempted_at"`
+	Notes       string                 `json:"notes"`
+	RecordedBy  string                 `json:"recorded_by"`
+	RecordedAt  time.Time              `json:"recorded_at"`
+}
+
+// InterviewView is the current state of the interview.
+type InterviewView struct {
+	Status       episode.InterviewOutcome `json:"status"`
+	ScheduledFor *time.Time               `json:"scheduled_for"`
+	Venue        string                   `json:"venue"`
+	HeldAt       *time.Time               `json:"held_at"`
+	Missed       int                      `json:"missed"`
+	Reschedules  int                      `json:"reschedules"`
+	Record       *episode.InterviewRecord `json:"record"`
+}
+
+// FollowUpView is the one-week follow-up.
+type FollowUpView struct {
+	DueAt        time.Time  `json:"due_at"`
+	OverdueAt    time.Time  `json:"overdue_at"`
+	CompletedAt  *time.Time `json:"completed_at"`
+	ActionsTaken []string   `json:"actions_taken"`
+	Outcome      string     `json:"outcome"`
+}
+
+// EscalationSummary is one escalation on the episode page.
+type EscalationSummary struct {
+	Kind        episode.EscalationKind `json:"kind"`
+	Reason      string                 `json:"reason"`
+	DueAt       time.Time              `json:"due_at"`
+	TriggeredAt time.Time              `json:"triggered_at"`
+	SentAt      *time.Time             `json:"sent_at"`
+	Recipients  int                    `json:"recipients"`
+}
+
+// EpisodeDetail is everything the episode page shows. Arrays are never nil.
+type EpisodeDetail struct {
+	ID                  string                  `json:"id"`
+	Reference           string                  `json:"reference"`
+	Status              episode.Status          `json:"status"`
+	Child               ChildView               `json:"child"`
+	ReportedMissingAt   *time.Time              `json:"reported_missing_at"`
+	ReturnedAt          time.Time               `json:"returned_at"`
+	OpenedAt            time.Time               `json:"opened_at"`
+	OpenedBy            string                  `json:"opened_by"`
+	OfferDeadline       time.Time               `json:"offer_deadline"`
+	OfferMadeAt         *time.Time              `json:"offer_made_at"`
+	OfferWithinDeadline *bool                   `json:"offer_within_deadline"`
+	Offers              int                     `json:"offers"`
+	Declines            int                     `json:"declines"`
+	RiskGrade           episode.RiskGrade       `json:"risk_grade"`
+	Category            episode.Category        `json:"category"`
+	LookedAfter         bool                    `json:"looked_after"`
+	PoliceReference     string                  `json:"police_reference"`
+	ReferralSource      string                  `json:"referral_source"`
+	Contact             episode.ContactDetails  `json:"contact"`
+	Preferences         episode.Preferences     `json:"preferences"`
+	AssignedInterviewer *UserRef                `json:"assigned_interviewer"`
+	ContactAttempts     []ContactAttemptView    `json:"contact_attempts"`
+	NextContact         *NextContactView        `json:"next_contact"`
+	Interview           *InterviewView          `json:"interview"`
+	Agreement           *episode.Agreement      `json:"agreement"`
+	FollowUp            *FollowUpView           `json:"follow_up"`
+	Closure             *episode.Closure        `json:"closure"`
+	Escalations         []EscalationSummary     `json:"escalations"`
+	Timeline            []episode.TimelineEntry `json:"timeline"`
+	UpdatedAt           time.Time               `json:"updated_at"`
+}
+
+// EscalationView is one line of the escalations list.
+type EscalationView struct {
+	ID          int64                  `json:"id"`
+	EpisodeID   string                 `json:"episode_id"`
+	Reference   string                 `json:"reference"`
+	Kind        episode.EscalationKind `json:"kind"`
+	Reason      string                 `json:"reason"`
+	DueAt       time.Time              `json:"due_at"`
+	TriggeredAt time.Time              `json:"triggered_at"`
+	SentAt      *time.Time             `json:"sent_at"`
+	Recipients  int                    `json:"recipients"`
+}
+
+// EpisodeFilter selects episodes. Empty fields do not filter. Overdue keeps
+// the open episodes whose offer is late or whose follow-up is late at Now
+// (the current time when Now is zero). Limit 0 means 50; at most 200.
+type EpisodeFilter struct {
+	Status     string
+	AssigneeID string
+	Overdue    bool
+	Now        time.Time
+	Limit      int
+	Offset     int
+}
+
+// EscalationFilter selects escalations. Limit 0 means 50; at most 200.
+type EscalationFilter struct {
+	EpisodeID string
+	Kind      string
+	Limit     int
+	Offset    int
+}
+
+// closedStatuses are the statuses that expect no more work.
+func closedStatuses() []string {
+	var out []string
+	for _, s := range episode.Statuses {
+		if !s.Open() {
+			out = append(out, string(s))
+		}
+	}
+	return out
+}
+
+const overdueSQL = `(e.status <> ALL (@closed::text[]) AND (
+	(e.offer_made_at IS NULL AND e.offer_deadline < @now)
+	OR (e.follow_up_due_at IS NOT NULL AND e.follow_up_due_at < @now AND e.follow_up_completed_at IS NULL)))`
+
+const listEpisodesSQL = `
+SELECT e.id::text, e.reference, e.status,
+	COALESCE(c.id::text, ''), COALESCE(c.first_name, ''), COALESCE(c.last_name, ''),
+	e.risk_grade, e.category, e.looked_after, e.returned_at, e.offer_deadline, e.offer_made_at,
+	e.assigned_interviewer_id::text, COALESCE(u.name, ''),
+	e.next_contact_method, e.next_contact_due_at, e.follow_up_due_at,
+	` + overdueSQL + ` AS overdue,
+	e.updated_at
+FROM episodes e
+LEFT JOIN children c ON c.id = e.child_id
+LEFT JOIN users u ON u.id = e.assigned_interviewer_id
+WHERE (@status::text = '' OR e.status = @status)
+	AND (@assignee::uuid IS NULL OR e.assigned_interviewer_id = @assignee)
+	AND (NOT @overdue::boolean OR ` + overdueSQL + `)
+ORDER BY e.offer_deadline, e.id
+LIMIT @limit OFFSET @offset`
+
+// ListEpisodes lists the episodes f selects, the most urgent (earliest offer
+// deadline) first.
+func (s *Store) ListEpisodes(ctx context.Context, f EpisodeFilter) ([]EpisodeSummary, error) {
+	out := []EpisodeSummary{}
+	var assignee *string
+	if f.AssigneeID != "" {
+		id, ok := parseID(f.AssigneeID)
+		if !ok {
+			return out, nil // nobody is assigned under a malformed id
+		}
+		assignee = &id
+	}
+	now := f.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	limit, offset := pageBounds(f.Limit, f.Offset)
+	rows, err := s.Pool.Query(ctx, listEpisodesSQL, pgx.NamedArgs{
+		"status": f.Status, "assignee": assignee, "overdue": f.Overdue,
+		"now": now.UTC(), "closed": closedStatuses(), "limit": limit, "offset": offset,
+	})
+	if err != nil {
+		return nil, wrap("list episodes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			e                       EpisodeSummary
+			assigneeID              *string
+			assigneeName            string
+			ncMethod                *string
+			ncDue, offerMade, fuDue *time.Time
+		)
+		if err := rows.Scan(&e.ID, &e.Reference, &e.Status,
+			&e.Child.ID, &e.Child.FirstName, &e.Child.LastName,
+			&e.RiskGrade, &e.Category, &e.LookedAfter, &e.ReturnedAt, &e.OfferDeadline, &offerMade,
+			&assigneeID, &assigneeName, &ncMethod, &ncDue, &fuDue, &e.Overdue, &e.UpdatedAt); err != nil {
+			return nil, wrap("list episodes", err)
+		}
+		e.ReturnedAt, e.OfferDeadline, e.UpdatedAt = e.ReturnedAt.UTC(), e.OfferDeadline.UTC(), e.UpdatedAt.UTC()
+		e.OfferMadeAt, e.FollowUpDueAt = utcPtr(offerMade), utcPtr(fuDue)
+		if assigneeID != nil {
+			e.AssignedInterviewer = &UserRef{ID: *assigneeID, Name: assigneeName}
+		}
+		if ncMethod != nil && ncDue != nil {
+			e.NextContact = &NextContactSummary{Method: episode.Method(*ncMethod), DueAt: ncDue.UTC()}
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list episodes", err)
+	}
+	return out, nil
+}
+
+const episodeDetailSQL = `
+SELECT e.id::text, e.reference, e.status,
+	COALESCE(c.id::text, ''), COALESCE(c.first_name, ''), COALESCE(c.last_name, ''),
+	to_char(c.date_of_birth, 'YYYY-MM-DD'), COALESCE(c.gender, ''),
+	e.reported_missing_at, e.returned_at, e.opened_at, e.opened_by, e.offer_deadline,
+	e.offer_made_at, e.offer_within_deadline, e.offers, e.declines,
+	e.risk_grade, e.category, e.looked_after, e.police_reference, e.referral_source,
+	e.contact, e.preferences, e.assigned_interviewer_id::text, COALESCE(u.name, ''),
+	e.next_contact_method, e.next_contact_due_at, e.next_contact_purpose,
+	e.state, e.updated_at
+FROM episodes e
+LEFT JOIN children c ON c.id = e.child_id
+LEFT JOIN users u ON u.id = e.assigned_interviewer_id
+WHERE e.id = $1`
+
+// GetEpisode returns everything recorded about one episode, read from one
+// consistent snapshot of the database. ErrNotFound when there is no such
+// episode or id is not a uuid.
+func (s *Store) GetEpisode(ctx context.Context, id string) (EpisodeDetail, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return EpisodeDetail{}, ErrNotFound
+	}
+	var d EpisodeDetail
+	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var (
+			reported, offerMade, ncDue *time.Time
+			assigneeID, ncMethod       *string
+			ncPurpose                  *string
+			assigneeName               string
+			stateJSON                  []byte
+		)
+		err := tx.QueryRow(ctx, episodeDetailSQL, uid).Scan(&d.ID, &d.Reference, &d.Status,
+			&d.Child.ID, &d.Child.FirstName, &d.Child.LastName, &d.Child.DateOfBirth, &d.Child.Gender,
+			&reported, &d.ReturnedAt, &d.OpenedAt, &d.OpenedBy, &d.OfferDeadline,
+			&offerMade, &d.OfferWithinDeadline, &d.Offers, &d.Declines,
+			&d.RiskGrade, &d.Category, &d.LookedAfter, &d.PoliceReference, &d.ReferralSource,
+			&d.Contact, &d.Preferences, &assigneeID, &assigneeName,
+			&ncMethod, &ncDue, &ncPurpose, &stateJSON, &d.UpdatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return wrap("get episode", err)
+		}
+		d.ReportedMissingAt, d.OfferMadeAt = utcPtr(reported), utcPtr(offerMade)
+		d.ReturnedAt, d.OpenedAt, d.OfferDeadline, d.UpdatedAt = d.ReturnedAt.UTC(), d.OpenedAt.UTC(), d.OfferDeadline.UTC(), d.UpdatedAt.UTC()
+		if assigneeID != nil {
+			d.AssignedInterviewer = &UserRef{ID: *assigneeID, Name: assigneeName}
+		}
+		if ncMethod != nil && ncDue != nil {
+			nc := &NextContactView{Method: episode.Method(*ncMethod), DueAt: ncDue.UTC()}
+			if ncPurpose != nil {
+				nc.Purpose = *ncPurpose
+			}
+			d.NextContact = nc
+		}
+
+		var st episode.State
+		if err := json.Unmarshal(stateJSON, &st); err != nil {
+			return fmt.Errorf("store: get episode: decode snapshot: %w", err)
+		}
+		if iv := st.Interview; iv != nil {
+			d.Interview = &InterviewView{
+				Status: iv.Status, ScheduledFor: utcPtr(iv.ScheduledFor), Venue: iv.Venue,
+				HeldAt: utcPtr(iv.HeldAt), Missed: iv.Missed, Reschedules: iv.Reschedules, Record: iv.Record,
+			}
+		}
+		if c := st.Closure; c != nil {
+			closure := *c
+			closure.ClosedAt = closure.ClosedAt.UTC()
+			d.Closure = &closure
+		}
+
+		if d.ContactAttempts, err = queryAttempts(ctx, tx, uid); err != nil {
+			return err
+		}
+		if d.Agreement, err = queryAgreement(ctx, tx, uid); err != nil {
+			return err
+		}
+		if d.FollowUp, err = queryFollowUp(ctx, tx, uid); err != nil {
+			return err
+		}
+		if d.Escalations, err = queryEpisodeEscalations(ctx, tx, uid); err != nil {
+			return err
+		}
+		d.Timeline, err = queryTimeline(ctx, tx, uid)
+		return err
+	})
+	if err != nil {
+		return EpisodeDetail{}, err
+	}
+	return d, nil
+}
+
+func queryAttempts(ctx context.Context, tx pgx.Tx, id string) ([]ContactAttemptView, error) {
+	rows, err := tx.Query(ctx, `SELECT seq, method, outcome, attempted_at, notes, recorded_by, recorded_at
+		FROM contact_attempts WHERE episode_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, wrap("get episode: contact attempts", err)
+	}
+	out := []ContactAttemptView{}
+	var a ContactAttemptView
+	_, err = pgx.ForEachRow(rows, []any{&a.Seq, &a.Method, &a.Outcome, &a.AttemptedAt, &a.Notes, &a.RecordedBy, &a.RecordedAt}, func() error {
+		a.AttemptedAt, a.RecordedAt = a.AttemptedAt.UTC(), a.RecordedAt.UTC()
+		out = append(out, a)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("get episode: contact attempts", err)
+	}
+	return out, nil
+}
+
+func queryAgreement(ctx context.Context, tx pgx.Tx, id string) (*episode.Agreement, error) {
+	var a episode.Agreement
+	err := tx.QueryRow(ctx, `SELECT confidentiality_explained, child_told_before_sharing, shared_with, notes, recorded_by, recorded_at
+		FROM agreements WHERE episode_id = $1`, id).Scan(
+		&a.ConfidentialityExplained, &a.ChildToldBeforeSharing, &a.SharedWith, &a.Notes, &a.RecordedBy, &a.RecordedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrap("get episode: agreement", err)
+	}
+	a.RecordedAt = a.RecordedAt.UTC()
+	if a.SharedWith == nil {
+		a.SharedWith = []episode.Sharing{}
+	}
+	return &a, nil
+}
+
+func queryFollowUp(ctx context.Context, tx pgx.Tx, id string) (*FollowUpView, error) {
+	var f FollowUpView
+	var completed *time.Time
+	err := tx.QueryRow(ctx, `SELECT due_at, overdue_at, completed_at, actions_taken, outcome
+		FROM follow_ups WHERE episode_id = $1`, id).Scan(&f.DueAt, &f.OverdueAt, &completed, &f.ActionsTaken, &f.Outcome)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrap("get episode: follow-up", err)
+	}
+	f.DueAt, f.OverdueAt, f.CompletedAt = f.DueAt.UTC(), f.OverdueAt.UTC(), utcPtr(completed)
+	if f.ActionsTaken == nil {
+		f.ActionsTaken = []string{}
+	}
+	return &f, nil
+}
+
+func queryEpisodeEscalations(ctx context.Context, tx pgx.Tx, id string) ([]EscalationSummary, error) {
+	rows, err := tx.Query(ctx, `SELECT kind, reason, due_at, triggered_at, sent_at, recipients
+		FROM escalations WHERE episode_id = $1 ORDER BY triggered_at, id`, id)
+	if err != nil {
+		return nil, wrap("get episode: escalations", err)
+	}
+	out := []EscalationSummary{}
+	var e EscalationSummary
+	var sent *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&e.Kind, &e.Reason, &e.DueAt, &e.TriggeredAt, &sent, &e.Recipients}, func() error {
+		e.DueAt, e.TriggeredAt, e.SentAt = e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(sent)
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("get episode: escalations", err)
+	}
+	return out, nil
+}
+
+func queryTimeline(ctx context.Context, tx pgx.Tx, id string) ([]episode.TimelineEntry, error) {
+	rows, err := tx.Query(ctx, `SELECT seq, at, type, summary, actor FROM timeline WHERE episode_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, wrap("get episode: timeline", err)
+	}
+	out := []episode.TimelineEntry{}
+	var t episode.TimelineEntry
+	_, err = pgx.ForEachRow(rows, []any{&t.Seq, &t.At, &t.Type, &t.Summary, &t.Actor}, func() error {
+		t.At = t.At.UTC()
+		out = append(out, t)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("get episode: timeline", err)
+	}
+	return out, nil
+}
+
+// ListEscalations lists escalations, newest first. The reference falls back
+// to the episode's when the escalation was recorded without one.
+func (s *Store) ListEscalations(ctx context.Context, f EscalationFilter) ([]EscalationView, error) {
+	out := []EscalationView{}
+	var episodeID *string
+	if f.EpisodeID != "" {
+		id, ok := parseID(f.EpisodeID)
+		if !ok {
+			return out, nil
+		}
+		episodeID = &id
+	}
+	limit, offset := pageBounds(f.Limit, f.Offset)
+	rows, err := s.Pool.Query(ctx, `
+		SELECT x.id, x.episode_id::text, COALESCE(NULLIF(x.reference, ''), e.reference, ''), x.kind, x.reason,
+			x.due_at, x.triggered_at, x.sent_at, x.recipients
+		FROM escalations x
+		LEFT JOIN episodes e ON e.id = x.episode_id
+		WHERE (@episode::uuid IS NULL OR x.episode_id = @episode)
+			AND (@kind::text = '' OR x.kind = @kind)
+		ORDER BY x.triggered_at DESC, x.id DESC
+		LIMIT @limit OFFSET @offset`,
+		pgx.NamedArgs{"episode": episodeID, "kind": f.Kind, "limit": limit, "offset": offset})
+	if err != nil {
+		return nil, wrap("list escalations", err)
+	}
+	var v EscalationView
+	var sent *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.EpisodeID, &v.Reference, &v.Kind, &v.Reason, &v.DueAt, &v.TriggeredAt, &sent, &v.Recipients}, func() error {
+		v.DueAt, v.TriggeredAt, v.SentAt = v.DueAt.UTC(), v.TriggeredAt.UTC(), utcPtr(sent)
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("list escalations", err)
+	}
+	return out, nil
+}
