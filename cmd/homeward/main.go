@@ -1,0 +1,86 @@
+// Command homeward runs the Homeward service and its administration tasks.
+//
+//	homeward dev                 everything in one process for trying it: embedded Temporal, local PostgreSQL, outbox email
+//	homeward serve               API and worker against existing Temporal, PostgreSQL and SMTP
+//	homeward api | worker        one of the two, to scale them separately
+//	homeward migrate             apply database migrations
+//	homeward user add --name N --email E --role R   create a user and print its token once
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: homeward <command> [flags]
+
+commands:
+  dev        run everything in one process for trying Homeward (embedded Temporal,
+             local PostgreSQL in HOMEWARD_DATA_DIR, email to the outbox)
+  serve      run the API and the worker against TEMPORAL_ADDRESS and DATABASE_URL
+  api        run only the API
+  worker     run only the worker
+  migrate    apply the database migrations and exit
+  user add   --name NAME --email EMAIL --role coordinator|interviewer|manager|admin
+             create a user and print its API token (shown once)
+
+Configuration comes from environment variables; see the README.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "homeward:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, stdout, stderr)
+	case "serve":
+		return runServer(ctx, stderr, true, true)
+	case "api":
+		return runServer(ctx, stderr, true, false)
+	case "worker":
+		return runServer(ctx, stderr, false, true)
+	case "migrate":
+		return runMigrate(ctx, stderr)
+	case "user":
+		if len(args) < 2 || args[1] != "add" {
+			return errUsage
+		}
+		return runUserAdd(ctx, args[2:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return errUsage
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+
+	"homeward/api"
+	"homeward/store"
+)
+
+func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "the user's name")
+	email := fs.String("email", "", "the user's email address (escalations and reminders go here)")
+	role := fs.String("role", "", "coordinator, interviewer, manager or admin")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var problems []string
+	if strings.TrimSpace(*name) == "" {
+		problems = append(problems, "--name is required")
+	}
+	if addr, err := mail.ParseAddress(*email); err != nil || addr.Address != *email {
+		problems = append(problems, "--email must be a plain email address such as sam@example.org")
+	}
+	valid := false
+	for _, r := range store.Roles {
+		if string(r) == *role {
+			valid = true
+		}
+	}
+	if !valid {
+		problems = append(problems, "--role must be coordinator, interviewer, manager or admin")
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+
+	cfg, log, err := loadConfig("text")
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		url, stopDB, err := localDatabase(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer stopDB()
+		cfg.DatabaseURL = url
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	token, hash, err := api.NewToken()
+	if err != nil {
+		return err
+	}
+	u, err := st.CreateUser(ctx, strings.TrimSpace(*name), *email, store.Role(*role), hash)
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("a user with email %s already exists", *email)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Created %s %s <%s> (id %s).\nAPI token, shown only now; send it as \"Authorization: Bearer <token>\":\n%s\n", u.Role, u.Name, u.Email, u.ID, token)
+	return nil
+}
