@@ -1,0 +1,413 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"homeward/episode"
+	"homeward/store"
+	"homeward/workflows"
+)
+
+// idempotencyNamespace derives an episode id from the caller and their
+// Idempotency-Key, so a retried request maps to the same workflow id.
+var idempotencyNamespace = uuid.MustParse("3f0d8a52-5c1e-4b8e-9a55-6f1b2c7d9e10")
+
+const maxIdempotencyKey = 200
+
+// memoRequestHash is the memo key of the hash of the request that opened the
+// episode. The memo never holds personal data.
+const memoRequestHash = "request_hash"
+
+type createEpisodeRequest struct {
+	Child                 *episode.Child          `json:"child"`
+	ReportedMissingAt     Instant                 `json:"reported_missing_at"`
+	ReturnedAt            Instant                 `json:"returned_at"`
+	PoliceReference       string                  `json:"police_reference"`
+	RiskGrade             string                  `json:"risk_grade"`
+	Category              string                  `json:"category"`
+	LookedAfter           bool                    `json:"looked_after"`
+	ReferralSource        string                  `json:"referral_source"`
+	Contact               *episode.ContactDetails `json:"contact"`
+	Preferences           *episode.Preferences    `json:"preferences"`
+	AssignedInterviewerID string                  `json:"assigned_interviewer_id"`
+}
+
+// EpisodeCreated is the answer to opening an episode.
+type EpisodeCreated struct {
+	ID            string         `json:"id"`
+	Reference     string         `json:"reference"`
+	Status        episode.Status `json:"status"`
+	ReturnedAt    time.Time      `json:"returned_at"`
+	OfferDeadline time.Time      `json:"offer_deadline"`
+}
+
+// validate checks the request as far as it can without the store.
+func (r *createEpisodeRequest) validate(now time.Time) problems {
+	var p problems
+	trim := func(s *string) { *s = strings.TrimSpace(*s) }
+	if r.Child == nil {
+		p.add("child", "is required")
+	} else {
+		ch := r.Child
+		trim(&ch.ID)
+		trim(&ch.FirstName)
+		trim(&ch.LastName)
+		trim(&ch.DateOfBirth)
+		trim(&ch.Gender)
+		if ch.ID != "" {
+			if u, err := uuid.Parse(ch.ID); err != nil {
+				p.add("child.id", "must be a uuid")
+			} else {
+				ch.ID = u.String()
+			}
+		} else if ch.FirstName == "" {
+			p.add("child.first_name", "is required unless child.id names a known child")
+		}
+		if ch.DateOfBirth != "" {
+			if d, err := time.Parse(time.DateOnly, ch.DateOfBirth); err != nil {
+				p.add("child.date_of_birth", "must be a date (YYYY-MM-DD)")
+			} else if d.After(now.Add(14 * time.Hour)) { // the date may already be tomorrow somewhere
+				p.add("child.date_of_birth", "must not be in the future")
+			}
+		}
+	}
+	missingOK := p.instant("reported_missing_at", r.ReportedMissingAt, true)
+	returnedOK := p.instant("returned_at", r.ReturnedAt, true)
+	p.notFuture("returned_at", r.ReturnedAt, now)
+	p.notFuture("reported_missing_at", r.ReportedMissingAt, now)
+	if missingOK && returnedOK && r.ReturnedAt.Time.Before(r.ReportedMissingAt.Time) {
+		p.add("returned_at", "must not be before reported_missing_at")
+	}
+	trim(&r.RiskGrade)
+	trim(&r.Category)
+	trim(&r.PoliceReference)
+	trim(&r.ReferralSource)
+	trim(&r.AssignedInterviewerID)
+	p.oneOf("risk_grade", r.RiskGrade, names(episode.RiskGrades), true)
+	p.oneOf("category", r.Category, names(episode.Categories), true)
+	if r.Contact == nil {
+		p.add("contact", "is required: give at least one way to reach the child")
+	} else {
+		has := false
+		for _, m := range episode.Methods {
+			if r.Contact.Has(m) {
+				has = true
+			}
+		}
+		if !has {
+			p.add("contact", "must give at least one way to reach the child (a phone or mobile number, an address, or a carer's phone)")
+		}
+	}
+	if r.Preferences != nil {
+		p.maxLen("preferences.notes", r.Preferences.Notes, maxNotes)
+	}
+	if r.AssignedInterviewerID != "" {
+		if u, err := uuid.Parse(r.AssignedInterviewerID); err != nil {
+			p.add("assigned_interviewer_id", "must be a uuid")
+		} else {
+			r.AssignedInterviewerID = u.String()
+		}
+	}
+	return p
+}
+
+func (r *createEpisodeRequest) referral() episode.Referral {
+	ref := episode.Referral{
+		Child:             *r.Child,
+		ReportedMissingAt: r.ReportedMissingAt.Time.UTC(),
+		ReturnedAt:        r.ReturnedAt.Time.UTC(),
+		PoliceReference:   r.PoliceReference,
+		RiskGrade:         episode.RiskGrade(r.RiskGrade),
+		Category:          episode.Category(r.Category),
+		LookedAfter:       r.LookedAfter,
+		Source:            r.ReferralSource,
+		Contact:           *r.Contact,
+	}
+	if r.Preferences != nil {
+		ref.Preferences = *r.Preferences
+	}
+	return ref
+}
+
+// activeInterviewer checks that id is an active interviewer: "" when so,
+// otherwise the reason to give.
+func (h *handlers) activeInterviewer(ctx context.Context, id string) (string, error) {
+	u, err := h.Store.UserByID(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "no such user", nil
+	case err != nil:
+		return "", err
+	case u.Role != store.RoleInterviewer:
+		return "must be a user with role interviewer", nil
+	case !u.Active:
+		return "the user is not active", nil
+	}
+	return "", nil
+}
+
+func (h *handlers) createEpisode(c *gin.Context) {
+	ctx := c.Request.Context()
+	user := currentUser(c)
+	now := h.now()
+
+	var p problems
+	key := c.GetHeader("Idempotency-Key")
+	if utf8.RuneCountInString(key) > maxIdempotencyKey {
+		p.add("Idempotency-Key", "must be at most 200 characters")
+	}
+	var req createEpisodeRequest
+	if !decode(c, &req) {
+		return
+	}
+	p = append(p, req.validate(now)...)
+	if req.Child != nil && req.Child.ID != "" && !hasField(p, "child.id") {
+		ok, err := h.Store.ChildExists(ctx, req.Child.ID)
+		if err != nil {
+			h.serverError(c, "child exists", err)
+			return
+		}
+		if !ok {
+			p.add("child.id", "no such child")
+		}
+	}
+	if req.AssignedInterviewerID != "" && !hasField(p, "assigned_interviewer_id") {
+		reason, err := h.activeInterviewer(ctx, req.AssignedInterviewerID)
+		if err != nil {
+			h.serverError(c, "assigned interviewer", err)
+			return
+		}
+		if reason != "" {
+			p.add("assigned_interviewer_id", reason)
+		}
+	}
+	if len(p) > 0 {
+		invalid(c, p)
+		return
+	}
+
+	ref := req.referral()
+	in := workflows.EpisodeInput{
+		Referral:            ref,
+		Policy:              h.Policy,
+		OpenedBy:            user.ID,
+		AssignedInterviewer: req.AssignedInterviewerID,
+	}
+	// The hash of the validated request, re-marshalled so that formatting,
+	// key order and time zones do not matter.
+	canonical, err := json.Marshal(struct {
+		Referral            episode.Referral `json:"referral"`
+		AssignedInterviewer string           `json:"assigned_interviewer_id"`
+	}{ref, req.AssignedInterviewerID})
+	if err != nil {
+		h.serverError(c, "hash request", err)
+		return
+	}
+	sum := sha256.Sum256(canonical)
+	hash := hex.EncodeToString(sum[:])
+
+	id := uuid.NewString()
+	if key != "" {
+		id = uuid.NewSHA1(idempotencyNamespace, []byte(user.ID+"\x00"+key)).String()
+	}
+	in.EpisodeID = id
+	body := EpisodeCreated{
+		ID:            id,
+		Reference:     episode.Reference(id),
+		Status:        episode.StatusAwaitingContact,
+		ReturnedAt:    ref.ReturnedAt,
+		OfferDeadline: episode.OfferDeadline(ref.ReturnedAt, h.Policy),
+	}
+	location := "/v1/episodes/" + id
+
+	_, err = h.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       workflows.WorkflowID(id),
+		TaskQueue:                                h.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Memo:                                     map[string]any{memoRequestHash: hash},
+	}, workflows.Episode, in)
+	if err == nil {
+		c.Header("Location", location)
+		c.JSON(http.StatusCreated, body)
+		return
+	}
+	if !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		h.serverError(c, "start workflow", err)
+		return
+	}
+	if key == "" {
+		// A random uuid collided: vanishingly unlikely, never silently merged.
+		h.serverError(c, "start workflow", err)
+		return
+	}
+	// The key was used before: the same request gets the same answer.
+	desc, err := h.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(id), "")
+	if err != nil {
+		h.serverError(c, "describe workflow", err)
+		return
+	}
+	var stored string
+	if info := desc.GetWorkflowExecutionInfo(); info != nil {
+		if payload := info.GetMemo().GetFields()[memoRequestHash]; payload != nil {
+			_ = converter.GetDefaultDataConverter().FromPayload(payload, &stored)
+		}
+	}
+	if stored != hash {
+		abort(c, http.StatusUnprocessableEntity, "This Idempotency-Key was already used for a different referral.",
+			Detail{Field: "Idempotency-Key", Reason: "was already used for a different referral"})
+		return
+	}
+	c.Header("Location", location)
+	c.JSON(http.StatusOK, body)
+}
+
+// queryParam is a query parameter; an empty one counts as absent.
+func queryParam(c *gin.Context, name string) (string, bool) {
+	v := c.Query(name)
+	return v, v != ""
+}
+
+func hasField(p problems, field string) bool {
+	for _, d := range p {
+		if d.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// pageParams reads limit (1..200) and offset (>= 0).
+func pageParams(c *gin.Context, p *problems) (limit, offset int) {
+	limit = 50
+	if v, ok := queryParam(c, "limit"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			p.add("limit", "must be a whole number from 1 to 200")
+		} else {
+			limit = n
+		}
+	}
+	if v, ok := queryParam(c, "offset"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			p.add("offset", "must be a whole number, 0 or more")
+		} else {
+			offset = n
+		}
+	}
+	return limit, offset
+}
+
+func (h *handlers) listEpisodes(c *gin.Context) {
+	var p problems
+	f := store.EpisodeFilter{Now: h.now()}
+	if v, ok := queryParam(c, "status"); ok {
+		p.oneOf("status", v, names(episode.Statuses), true)
+		f.Status = v
+	}
+	if v, ok := queryParam(c, "assignee"); ok {
+		switch {
+		case v == "me":
+			f.AssigneeID = currentUser(c).ID
+		default:
+			if u, err := uuid.Parse(v); err != nil {
+				p.add("assignee", "must be a uuid or me")
+			} else {
+				f.AssigneeID = u.String()
+			}
+		}
+	}
+	if v, ok := queryParam(c, "overdue"); ok {
+		switch v {
+		case "true":
+			f.Overdue = true
+		case "false":
+		default:
+			p.add("overdue", "must be true or false")
+		}
+	}
+	f.Limit, f.Offset = pageParams(c, &p)
+	if len(p) > 0 {
+		invalid(c, p)
+		return
+	}
+	eps, err := h.Store.ListEpisodes(c.Request.Context(), f)
+	if err != nil {
+		h.serverError(c, "list episodes", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"episodes": eps, "limit": f.Limit, "offset": f.Offset})
+}
+
+// PendingEpisode is the answer for an episode whose workflow runs but whose
+// records are not written yet.
+type PendingEpisode struct {
+	ID            string         `json:"id"`
+	Reference     string         `json:"reference"`
+	Status        episode.Status `json:"status,omitempty"`
+	ReturnedAt    *time.Time     `json:"returned_at,omitempty"`
+	OfferDeadline *time.Time     `json:"offer_deadline,omitempty"`
+	Pending       bool           `json:"pending"`
+}
+
+func (h *handlers) getEpisode(c *gin.Context) {
+	ctx := c.Request.Context()
+	id, ok := episodeID(c)
+	if !ok {
+		notFound(c)
+		return
+	}
+	d, err := h.Store.GetEpisode(ctx, id)
+	if err == nil {
+		c.JSON(http.StatusOK, d)
+		return
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		h.serverError(c, "get episode", err)
+		return
+	}
+	// Not projected yet? The workflow may have started a moment ago.
+	if _, err := h.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(id), ""); err != nil {
+		if isNotFound(err) {
+			notFound(c)
+			return
+		}
+		h.serverError(c, "describe workflow", err)
+		return
+	}
+	body := PendingEpisode{ID: id, Reference: episode.Reference(id), Pending: true}
+	if st, err := h.queryState(ctx, id); err == nil {
+		body.Status = st.Status
+		ret, dl := st.ReturnedAt.UTC(), st.OfferDeadline.UTC()
+		body.ReturnedAt, body.OfferDeadline = &ret, &dl
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+// episodeID is the canonical form of the :id parameter, or false when it is
+// not a uuid (and so cannot be an episode).
+func episodeID(c *gin.Context) (string, bool) {
+	u, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return "", false
+	}
+	return u.String(), true
+}

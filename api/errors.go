@@ -1,0 +1,101 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+)
+
+// Detail names one problem with one field of the request.
+type Detail struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// Error is the one shape every error response has, under "error".
+type Error struct {
+	Status  int      `json:"status"`
+	Code    string   `json:"code"`
+	Message string   `json:"message"`
+	Details []Detail `json:"details"`
+}
+
+// ErrorBody is the whole body of an error response.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+// Error codes by HTTP status.
+var codes = map[int]string{
+	http.StatusBadRequest:            "invalid_request",
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not_found",
+	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusConflict:              "conflict",
+	http.StatusRequestEntityTooLarge: "payload_too_large",
+	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusUnprocessableEntity:   "unprocessable",
+	http.StatusInternalServerError:   "internal",
+	http.StatusServiceUnavailable:    "unavailable",
+}
+
+// abort answers with the error shape and stops the handler chain.
+func abort(c *gin.Context, status int, message string, details ...Detail) {
+	if details == nil {
+		details = []Detail{}
+	}
+	code, ok := codes[status]
+	if !ok {
+		code = strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_")
+	}
+	c.AbortWithStatusJSON(status, ErrorBody{Error: Error{Status: status, Code: code, Message: message, Details: details}})
+}
+
+// problems collects every field problem found in a request.
+type problems []Detail
+
+func (p *problems) add(field, reason string) { *p = append(*p, Detail{Field: field, Reason: reason}) }
+
+// invalid answers 400 naming every problem.
+func invalid(c *gin.Context, p problems) {
+	msg := "The request is not valid: " + p[0].Field + " " + p[0].Reason + "."
+	if len(p) > 1 {
+		msg = "The request is not valid: see details for each problem."
+	}
+	abort(c, http.StatusBadRequest, msg, p...)
+}
+
+func notFound(c *gin.Context) {
+	abort(c, http.StatusNotFound, "No such episode.", Detail{Field: "id", Reason: "no such episode"})
+}
+
+// serverError logs err with the request id and answers 503 when a
+// dependency is unreachable or too slow, 500 otherwise. The client never
+// sees the error's text.
+func (h *handlers) serverError(c *gin.Context, op string, err error) {
+	status, message := http.StatusInternalServerError, "internal error"
+	if unavailable(err) {
+		status, message = http.StatusServiceUnavailable, "A service Homeward depends on is unavailable; try again shortly."
+	}
+	h.log.ErrorContext(c.Request.Context(), "Request failed",
+		"request_id", requestID(c), "route", c.FullPath(), "op", op, "status", status, "error", err)
+	abort(c, status, message)
+}
+
+func unavailable(err error) bool {
+	var (
+		unav *serviceerror.Unavailable
+		dl   *serviceerror.DeadlineExceeded
+	)
+	return errors.As(err, &unav) || errors.As(err, &dl) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func isNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}

@@ -1,0 +1,300 @@
+// Package testenv starts Homeward for API and integration tests with real
+// parts only: an in-process Temporal server (temporaltest), a throwaway
+// PostgreSQL database (pglocal), an in-process SMTP server (smtptest), a
+// worker with the real activities, and the API on an httptest server.
+//
+//	func TestSomething(t *testing.T) {
+//		env := testenv.Start(t, testenv.Options{})
+//		_, token := env.AddUser(t, store.RoleCoordinator)
+//		status, body := env.Do(t, "POST", "/v1/episodes", token, referral)
+//		...
+//	}
+//
+// Packages using it should stop the shared PostgreSQL cluster from TestMain
+// with pglocal.StopTestClusters().
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/server/temporaltest"
+
+	"homeward/activities"
+	"homeward/api"
+	"homeward/episode"
+	"homeward/internal/pglocal"
+	"homeward/internal/smtptest"
+	"homeward/mail"
+	"homeward/store"
+	"homeward/worker"
+)
+
+// MailFrom is the sender address of every email sent in a test Env.
+const MailFrom = "Homeward <homeward@test>"
+
+// Options configures Start.
+type Options struct {
+	// Policy is fixed into episodes opened through the API; default
+	// episode.DefaultPolicy().
+	Policy *episode.Policy
+	// NoWorker leaves the Env without a worker; StartWorker starts one.
+	NoWorker bool
+	// QueryTimeout is the API's Deps.QueryTimeout; default the API's (2s).
+	QueryTimeout time.Duration
+}
+
+// Env is a running Homeward.
+type Env struct {
+	URL       string // base URL of the API, no trailing slash
+	Store     *store.Store
+	Temporal  client.Client
+	SMTP      *smtptest.Server
+	Mailer    mail.Sender
+	Clock     func() time.Time
+	Policy    episode.Policy
+	TaskQueue string // unique to this Env
+	Namespace string
+	// TemporalServer is the in-process Temporal server.
+	TemporalServer *temporaltest.TestServer
+	// API is the httptest server in front of the API.
+	API *httptest.Server
+	// Activities are the real activities the Env's workers run.
+	Activities *activities.Activities
+	Logger     *slog.Logger
+
+	mu         sync.Mutex
+	stopWorker func()
+	http       *http.Client
+}
+
+var ginMode sync.Once
+
+var users atomic.Int64
+
+// Start starts everything; it is all stopped in t.Cleanup.
+func Start(t *testing.T, opts Options) *Env {
+	t.Helper()
+	ginMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
+
+	// Logs go to the test log, and stop going there before the test ends.
+	var done atomic.Bool
+	t.Cleanup(func() { done.Store(true) })
+	logger := slog.New(slog.NewTextHandler(&testWriter{t: t, done: &done}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	quiet := slog.New(slog.NewTextHandler(&testWriter{t: t, done: &done}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	policy := episode.DefaultPolicy()
+	if opts.Policy != nil {
+		policy = *opts.Policy
+	}
+	e := &Env{
+		Clock:     func() time.Time { return time.Now().UTC() },
+		Policy:    policy,
+		TaskQueue: "homeward-test-" + randomHex(6),
+		Logger:    logger,
+		http:      &http.Client{Timeout: 60 * time.Second},
+	}
+
+	e.TemporalServer = temporaltest.NewServer(temporaltest.WithT(t),
+		temporaltest.WithBaseClientOptions(client.Options{Logger: sdklog.NewStructuredLogger(quiet)}))
+	e.Temporal = e.TemporalServer.GetDefaultClient()
+	e.Namespace = e.TemporalServer.GetDefaultNamespace()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, pglocal.NewTestDatabase(t))
+	if err != nil {
+		t.Fatalf("testenv: open store: %v", err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("testenv: migrate: %v", err)
+	}
+	e.Store = st
+
+	e.SMTP = smtptest.Start(t)
+	e.Mailer, err = mail.New(e.SMTP.URL(), MailFrom, "")
+	if err != nil {
+		t.Fatalf("testenv: mailer: %v", err)
+	}
+
+	e.API = httptest.NewServer(api.NewRouter(api.Deps{
+		Store:        st,
+		Temporal:     e.Temporal,
+		TaskQueue:    e.TaskQueue,
+		Policy:       policy,
+		Clock:        e.Clock,
+		Logger:       logger,
+		QueryTimeout: opts.QueryTimeout,
+	}))
+	t.Cleanup(e.API.Close)
+	e.URL = e.API.URL
+
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatalf("testenv: load Europe/London: %v", err)
+	}
+	e.Activities = &activities.Activities{
+		Store:    st,
+		Mailer:   e.Mailer,
+		Clock:    e.Clock,
+		BaseURL:  e.URL,
+		Location: london,
+		Logger:   logger,
+	}
+	// Registered last, so workers stop first: before the API, the store
+	// and the Temporal server they use.
+	t.Cleanup(e.StopWorker)
+	if !opts.NoWorker {
+		stop := e.StartWorker(t)
+		e.mu.Lock()
+		e.stopWorker = stop
+		e.mu.Unlock()
+	}
+	return e
+}
+
+// StartWorker starts another worker on the Env's task queue. stop may be
+// called any number of times; it is also called in t.Cleanup.
+func (e *Env) StartWorker(t *testing.T) (stop func()) {
+	t.Helper()
+	w := worker.New(e.Temporal, e.TaskQueue, e.Activities)
+	if err := w.Start(); err != nil {
+		t.Fatalf("testenv: start worker: %v", err)
+	}
+	var once sync.Once
+	stop = func() { once.Do(w.Stop) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// StopWorker stops the Env's default worker, if it runs.
+func (e *Env) StopWorker() {
+	e.mu.Lock()
+	stop := e.stopWorker
+	e.stopWorker = nil
+	e.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// AddUser adds an active user with role and returns it with its token.
+func (e *Env) AddUser(t *testing.T, role store.Role) (store.User, string) {
+	t.Helper()
+	token, hash, err := api.NewToken()
+	if err != nil {
+		t.Fatalf("testenv: token: %v", err)
+	}
+	n := users.Add(1)
+	suffix := randomHex(4)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u, err := e.Store.CreateUser(ctx, fmt.Sprintf("Test %s %d", role, n),
+		fmt.Sprintf("%s-%d-%s@test.homeward", role, n, suffix), role, hash)
+	if err != nil {
+		t.Fatalf("testenv: create %s: %v", role, err)
+	}
+	return u, token
+}
+
+// Do sends a request to the API and returns the status and the body. body
+// nil sends no body; []byte, string and json.RawMessage are sent as they
+// are; anything else is sent as JSON. A body is sent with Content-Type
+// application/json unless headers (name, value pairs) set another.
+func (e *Env) Do(t *testing.T, method, path, token string, body any, headers ...string) (status int, respBody []byte) {
+	t.Helper()
+	if len(headers)%2 != 0 {
+		t.Fatalf("testenv: Do: headers must be name, value pairs")
+	}
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	case json.RawMessage:
+		r = bytes.NewReader(b)
+	case string:
+		r = strings.NewReader(b)
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("testenv: Do: encode body: %v", err)
+		}
+		r = bytes.NewReader(js)
+	}
+	req, err := http.NewRequest(method, e.URL+path, r)
+	if err != nil {
+		t.Fatalf("testenv: Do: %v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		t.Fatalf("testenv: %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	respBody, err = io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("testenv: %s %s: read body: %v", method, path, err)
+	}
+	return resp.StatusCode, respBody
+}
+
+// Eventually calls cond every 50ms until it is true, failing the test with
+// msg when timeout passes first.
+func Eventually(t *testing.T, timeout time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, msg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// testWriter sends log lines to t.Log until done.
+type testWriter struct {
+	t    *testing.T
+	done *atomic.Bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
