@@ -1,0 +1,135 @@
+package integration
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"homeward/episode"
+	"homeward/internal/testenv"
+	"homeward/workflows"
+)
+
+var record = flag.Bool("record", false, "write the recorded histories to workflows/testdata/histories for the replay test")
+
+// historiesDir is where the replay test in package workflows reads them.
+const historiesDir = "../workflows/testdata/histories"
+
+// TestRecordHistories runs episodes on a real Temporal server, replays each
+// fresh history against the current code, and with -record keeps them for
+// the replay test, which guards every later change to the workflow.
+func TestRecordHistories(t *testing.T) {
+	scenarios := []struct {
+		name   string
+		policy *episode.Policy
+		run    func(t *testing.T, tm *team) string
+	}{
+		{"whole-episode", nil, wholeEpisode},
+		{"breach-then-closure", nil, breachThenClosure},
+		{"reminder-decline-reoffer-safeguarding-overdue", fastPolicy(), fastEpisode},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			env := testenv.Start(t, testenv.Options{Policy: sc.policy})
+			tm := newTeam(t, env)
+			id := sc.run(t, tm)
+			hist := closedHistory(t, env, workflows.WorkflowID(id))
+
+			replayer := sdkworker.NewWorkflowReplayer()
+			replayer.RegisterWorkflowWithOptions(workflows.Episode, workflow.RegisterOptions{Name: "Episode"})
+			if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+				t.Fatalf("a fresh history does not replay: %v", err)
+			}
+			if !*record {
+				return
+			}
+			data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(historiesDir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(historiesDir, sc.name+".json")
+			if err := os.WriteFile(file, append(data, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("recorded %d events to %s", len(hist.Events), file)
+		})
+	}
+}
+
+// closedHistory waits for the workflow to finish and returns its history.
+func closedHistory(t *testing.T, env *testenv.Env, workflowID string) *historypb.History {
+	t.Helper()
+	ctx := context.Background()
+	testenv.Eventually(t, 30*time.Second, "workflow "+workflowID+" closes", func() bool {
+		d, err := env.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+		return err == nil && d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	})
+	it := env.Temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	return hist
+}
+
+func breachThenClosure(t *testing.T, tm *team) string {
+	id := tm.open(t, time.Now().UTC().Add(-72*time.Hour+2*time.Second))
+	tm.env.SMTP.WaitFor(t, 4, 30*time.Second)
+	tm.must(t, 202, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+	return id
+}
+
+// fastPolicy shrinks every interval to seconds so that the real server
+// fires each kind of timer within one test.
+func fastPolicy() *episode.Policy {
+	return &episode.Policy{
+		OfferWindow: time.Hour, DeadlineWarningLead: time.Minute,
+		ContactSpacing: time.Second, ContactReminderDelay: time.Second, MaxContactAttempts: 5,
+		ReofferInterval: time.Second, ReofferCount: 1,
+		FollowUpDelay: time.Second, FollowUpGrace: time.Second,
+	}
+}
+
+func fastEpisode(t *testing.T, tm *team) string {
+	id := tm.open(t, time.Now().UTC().Add(-time.Minute))
+	p := "/v1/episodes/" + id
+	tm.must(t, 202, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	// No attempt recorded: the reminder fires after a second.
+	tm.env.SMTP.WaitFor(t, 1, 30*time.Second)
+	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_declined", "attempted_at": rfc(time.Now())})
+	tm.waitFor(t, id, "waits to offer again", hasStatus(episode.StatusReofferPending))
+	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(time.Now().Add(time.Hour))})
+	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "held", "held_at": rfc(time.Now()),
+		"record": map[string]any{"safeguarding_concern": true, "risk_indicators": map[string]any{"criminal_exploitation_or_drugs": "yes"}}})
+	tm.must(t, 202, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true,
+		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the concern"}}})
+	// Follow-up due after a second, overdue after two: managers are told.
+	tm.waitFor(t, id, "escalates the overdue follow-up", func(ep map[string]any) bool {
+		for _, e := range ep["escalations"].([]any) {
+			if e.(map[string]any)["kind"] == "follow_up_overdue" {
+				return true
+			}
+		}
+		return false
+	})
+	tm.must(t, 202, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "support in place"})
+	tm.waitFor(t, id, "completes", hasStatus(episode.StatusCompleted))
+	return id
+}

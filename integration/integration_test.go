@@ -1,0 +1,292 @@
+// Package integration drives Homeward end to end through its HTTP API, with
+// a real Temporal server, PostgreSQL and SMTP server in the test process.
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"homeward/episode"
+	"homeward/internal/pglocal"
+	"homeward/internal/testenv"
+	"homeward/store"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pglocal.StopTestClusters()
+	os.Exit(code)
+}
+
+// team is the people of one test: a coordinator, an interviewer and two managers.
+type team struct {
+	env           *testenv.Env
+	coordinator   string
+	interviewer   string
+	interviewerID string
+	manager       string
+	managers      []store.User
+}
+
+func newTeam(t *testing.T, env *testenv.Env) *team {
+	tm := &team{env: env}
+	_, tm.coordinator = env.AddUser(t, store.RoleCoordinator)
+	u, tok := env.AddUser(t, store.RoleInterviewer)
+	tm.interviewer, tm.interviewerID = tok, u.ID
+	for i := 0; i < 2; i++ {
+		m, tok := env.AddUser(t, store.RoleManager)
+		tm.managers = append(tm.managers, m)
+		tm.manager = tok
+	}
+	return tm
+}
+
+func referral(returnedAt time.Time) map[string]any {
+	return map[string]any{
+		"child":               map[string]any{"first_name": "Riley", "last_name": "Example", "date_of_birth": "2011-04-05"},
+		"reported_missing_at": returnedAt.Add(-20 * time.Hour).Format(time.RFC3339),
+		"returned_at":         returnedAt.Format(time.RFC3339),
+		"police_reference":    "PR-1234",
+		"risk_grade":          "medium",
+		"category":            "missing",
+		"looked_after":        true,
+		"contact":             map[string]any{"child_mobile": "07700 900123", "address": "1 Example Road"},
+		"preferences":         map[string]any{"worker_gender": "female"},
+	}
+}
+
+// must sends a request and fails the test unless the status is want.
+func (tm *team) must(t *testing.T, want int, method, path, token string, body any, headers ...string) map[string]any {
+	t.Helper()
+	status, raw := tm.env.Do(t, method, path, token, body, headers...)
+	if status != want {
+		t.Fatalf("%s %s = %d, want %d: %s", method, path, status, want, raw)
+	}
+	var out map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %s", method, path, raw)
+		}
+	}
+	return out
+}
+
+func (tm *team) open(t *testing.T, returnedAt time.Time) string {
+	t.Helper()
+	body := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, referral(returnedAt))
+	return body["id"].(string)
+}
+
+// waitFor polls the episode until cond holds, and returns it.
+func (tm *team) waitFor(t *testing.T, id, what string, cond func(ep map[string]any) bool) map[string]any {
+	t.Helper()
+	var ep map[string]any
+	testenv.Eventually(t, 20*time.Second, "episode "+what, func() bool {
+		status, raw := tm.env.Do(t, "GET", "/v1/episodes/"+id, tm.coordinator, nil)
+		if status != 200 {
+			return false
+		}
+		ep = nil
+		_ = json.Unmarshal(raw, &ep)
+		return ep != nil && cond(ep)
+	})
+	return ep
+}
+
+func hasStatus(s episode.Status) func(map[string]any) bool {
+	return func(ep map[string]any) bool { return ep["status"] == string(s) }
+}
+
+func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// wholeEpisode runs one episode from referral to the completed follow-up
+// and returns its id.
+func wholeEpisode(t *testing.T, tm *team) string {
+	now := time.Now().UTC().Truncate(time.Second)
+	returned := now.Add(-5 * time.Hour)
+	id := tm.open(t, returned)
+	p := "/v1/episodes/" + id
+
+	tm.must(t, 202, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(now.Add(-2 * time.Hour))})
+	ep := tm.waitFor(t, id, "plans the next contact by another method", func(ep map[string]any) bool {
+		nc, _ := ep["next_contact"].(map[string]any)
+		return nc != nil && nc["method"] == "text" && len(ep["contact_attempts"].([]any)) == 1
+	})
+	if ep["assigned_interviewer"] == nil {
+		t.Fatalf("assignment not shown: %v", ep["assigned_interviewer"])
+	}
+	// An agreement before any interview is refused with a reason.
+	status, raw := tm.env.Do(t, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true, "shared_with": []any{}})
+	if status != 409 || !strings.Contains(string(raw), "held interview") {
+		t.Fatalf("agreement before interview = %d %s, want 409 naming the held interview", status, raw)
+	}
+	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
+	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(now.Add(24 * time.Hour)), "venue": "school"})
+	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{
+		"outcome": "held", "held_at": rfc(now.Add(-10 * time.Minute)), "venue": "school",
+		"record": map[string]any{
+			"push_factors": []string{"arguments at home"}, "pull_factors": []string{"friends"},
+			"risk_indicators": map[string]any{"gone_missing_before": "yes", "sexual_exploitation_or_trafficking": "no"},
+			"where_child_was": "a friend's flat", "who_with": "two friends", "what_happened": "stayed over",
+			"follow_up_support": []string{"school counsellor"},
+		},
+	})
+	tm.must(t, 202, "POST", p+"/agreement", tm.interviewer, map[string]any{
+		"confidentiality_explained": true, "child_told_before_sharing": true,
+		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the return report"}},
+	})
+	tm.waitFor(t, id, "awaits its follow-up", hasStatus(episode.StatusFollowUpDue))
+	tm.must(t, 202, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "actions_taken": []string{"counselling started"}, "outcome": "settled"})
+	return id
+}
+
+func TestWholeEpisodeThroughTheAPI(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	tm := newTeam(t, env)
+	id := wholeEpisode(t, tm)
+
+	ep := tm.waitFor(t, id, "completes", hasStatus(episode.StatusCompleted))
+	if ep["offer_made_at"] == nil || ep["offer_within_deadline"] != true {
+		t.Errorf("offer: %v within %v", ep["offer_made_at"], ep["offer_within_deadline"])
+	}
+	if n := len(ep["contact_attempts"].([]any)); n != 2 {
+		t.Errorf("contact attempts = %d, want 2", n)
+	}
+	iv, _ := ep["interview"].(map[string]any)
+	if iv == nil || iv["status"] != "held" || iv["record"] == nil {
+		t.Errorf("interview = %v", iv)
+	}
+	fu, _ := ep["follow_up"].(map[string]any)
+	if fu == nil || fu["completed_at"] == nil || fu["due_at"] == nil {
+		t.Errorf("follow-up = %v", fu)
+	}
+	if ag, _ := ep["agreement"].(map[string]any); ag == nil {
+		t.Errorf("agreement missing")
+	}
+	if esc := ep["escalations"].([]any); len(esc) != 0 {
+		t.Errorf("escalations = %v, want none", esc)
+	}
+	if tl := ep["timeline"].([]any); len(tl) < 8 {
+		t.Errorf("timeline has %d entries", len(tl))
+	}
+	// The episode is over: a further outcome conflicts.
+	status, raw := env.Do(t, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+	if status != 409 {
+		t.Errorf("closure of a completed episode = %d %s, want 409", status, raw)
+	}
+	if len(env.SMTP.Messages()) != 0 {
+		t.Errorf("emails were sent for an episode with nothing late")
+	}
+}
+
+func TestBreachEmailArrivesOnceOverSMTP(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	tm := newTeam(t, env)
+	// Returned almost 72 hours ago: the warning goes at once, the breach when
+	// the real timer fires a few seconds later.
+	returned := time.Now().UTC().Add(-72*time.Hour + 4*time.Second)
+	id := tm.open(t, returned)
+
+	msgs := env.SMTP.WaitFor(t, 4, 30*time.Second)
+	time.Sleep(2 * time.Second) // anything sent twice would have arrived by now
+	msgs = env.SMTP.Messages()
+	perKind := map[string]map[string]int{}
+	for _, m := range msgs {
+		kind := m.Header.Get("X-Homeward-Escalation")
+		if perKind[kind] == nil {
+			perKind[kind] = map[string]int{}
+		}
+		perKind[kind][m.To[0]]++
+		if strings.Contains(string(m.Data), "Riley") || strings.Contains(string(m.Data), "2011-04-05") {
+			t.Errorf("an escalation email carries the child's personal data")
+		}
+		if !strings.Contains(m.Text, env.URL+"/v1/episodes/"+id) {
+			t.Errorf("email lacks the episode link:\n%s", m.Text)
+		}
+	}
+	for _, kind := range []string{"deadline_warning", "deadline_breached"} {
+		for _, mgr := range tm.managers {
+			if n := perKind[kind][mgr.Email]; n != 1 {
+				t.Errorf("%s emails to %s = %d, want exactly 1", kind, mgr.Email, n)
+			}
+		}
+	}
+	if len(msgs) != 4 {
+		t.Errorf("got %d emails, want 4 (two kinds, two managers)", len(msgs))
+	}
+
+	ep := tm.waitFor(t, id, "records the breach as sent", func(ep map[string]any) bool {
+		for _, e := range ep["escalations"].([]any) {
+			e := e.(map[string]any)
+			if e["kind"] == "deadline_breached" && e["sent_at"] != nil {
+				return true
+			}
+		}
+		return false
+	})
+	if ep["status"] != string(episode.StatusAwaitingContact) {
+		t.Errorf("status = %v", ep["status"])
+	}
+	list := tm.must(t, 200, "GET", "/v1/escalations?episode_id="+id, tm.manager, nil)
+	esc := list["escalations"].([]any)
+	if len(esc) != 2 || esc[0].(map[string]any)["kind"] != "deadline_breached" {
+		t.Errorf("escalations for managers = %v, want breach then warning, newest first", esc)
+	}
+	overdue := tm.must(t, 200, "GET", "/v1/episodes?overdue=true", tm.coordinator, nil)
+	if eps := overdue["episodes"].([]any); len(eps) != 1 || eps[0].(map[string]any)["id"] != id {
+		t.Errorf("overdue list = %v", eps)
+	}
+	tm.must(t, 202, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "moved_out_of_area"})
+	tm.waitFor(t, id, "closes", hasStatus(episode.StatusClosed))
+}
+
+func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{QueryTimeout: 500 * time.Millisecond})
+	tm := newTeam(t, env)
+	now := time.Now().UTC().Truncate(time.Second)
+	id := tm.open(t, now.Add(-3*time.Hour))
+	p := "/v1/episodes/" + id
+	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
+	tm.waitFor(t, id, "records the offer", hasStatus(episode.StatusOfferAccepted))
+
+	env.StopWorker()
+	// With no worker the API still checks the outcome against the records
+	// and accepts it durably; a disclosure is recorded meanwhile.
+	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{
+		"outcome": "held", "held_at": rfc(now.Add(-5 * time.Minute)),
+		"record": map[string]any{"harm_disclosed": true, "safeguarding_concern": true, "risk_indicators": map[string]any{}},
+	})
+	status, raw := env.Do(t, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(now), "outcome": "x"})
+	if status != 409 {
+		t.Errorf("follow-up before the interview is known = %d %s, want 409 from the saved records", status, raw)
+	}
+	time.Sleep(time.Second)
+	if ep := tm.waitFor(t, id, "is readable", func(map[string]any) bool { return true }); ep["status"] != string(episode.StatusOfferAccepted) {
+		t.Fatalf("status moved on with no worker running: %v", ep["status"])
+	}
+
+	env.StartWorker(t)
+	tm.waitFor(t, id, "carries on after the new worker starts", hasStatus(episode.StatusInterviewHeld))
+	msgs := env.SMTP.WaitFor(t, 2, 30*time.Second)
+	for _, m := range msgs {
+		if m.Header.Get("X-Homeward-Escalation") != "safeguarding_concern" {
+			t.Errorf("unexpected email %q", m.Subject)
+		}
+	}
+	tm.must(t, 202, "POST", p+"/agreement", tm.interviewer, map[string]any{
+		"confidentiality_explained": true, "shared_with": []any{map[string]any{"party": "police", "what": "the disclosure"}},
+	})
+	tm.must(t, 202, "POST", p+"/closure", tm.coordinator, map[string]any{"reason": "other", "details": "moved to a specialist service"})
+	ep := tm.waitFor(t, id, "closes", hasStatus(episode.StatusClosed))
+	if n := len(env.SMTP.Messages()); n != 2 {
+		t.Errorf("emails = %d, want the two safeguarding emails only", n)
+	}
+	if fmt.Sprint(ep["agreement"]) == "<nil>" {
+		t.Errorf("the agreement recorded after the restart is missing")
+	}
+}
