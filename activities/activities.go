@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -88,7 +89,7 @@ func (a *Activities) SendReminder(ctx context.Context, in SendReminderInput) (Se
 		switch {
 		case err == nil && u.Active:
 			recipients = []store.User{u}
-		case err != nil && err != store.ErrNotFound:
+		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return SendReminderResult{}, fmt.Errorf("looking up the interviewer: %w", err)
 		}
 	}

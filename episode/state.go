@@ -21,7 +21,7 @@ type State struct {
 	Offers              int              `json:"offers"`
 	Declines            int              `json:"declines"`
 	AssignedInterviewer string           `json:"assigned_interviewer,omitempty"`
-	Contact             ContactDetails   `json:"-"` // needed to plan contact, kept out of snapshots
+	Contact             ContactDetails   `json:"contact"` // what the contact plan can use
 	ContactAttempts     []ContactAttempt `json:"contact_attempts"`
 	FailedAttempts      int              `json:"failed_attempts"` // consecutive, since the child was last reached
 	UnusableMethods     []Method         `json:"unusable_methods,omitempty"`
@@ -432,7 +432,7 @@ func (s *State) Due(now time.Time) []Escalation {
 		if !now.Before(s.OfferDeadline) {
 			raise(EscalationDeadlineBreached, s.OfferDeadline, s.breachReason())
 		} else if !s.HasEscalation(EscalationDeadlineWarning) && !now.Before(s.warningAt()) {
-			raise(EscalationDeadlineWarning, s.OfferDeadline, fmt.Sprintf("no offer made with %s left", s.OfferDeadline.Sub(now).Round(time.Minute)))
+			raise(EscalationDeadlineWarning, s.OfferDeadline, "no offer made with "+remaining(s.OfferDeadline.Sub(now))+" left")
 		}
 	}
 	if s.Status == StatusUnableToContact && !s.HasEscalation(EscalationUnableToContact) {
@@ -516,4 +516,20 @@ func (s *State) MarkEscalationFailed(kind EscalationKind, now time.Time) {
 		e.Failed = true
 		s.note(now, "escalation_failed", "Escalation "+strings.ReplaceAll(string(kind), "_", " ")+" could not be emailed", "")
 	}
+}
+
+// remaining says how long is left in whole hours and minutes, as a person
+// would say it.
+func remaining(d time.Duration) string {
+	if d < time.Minute {
+		return "less than a minute"
+	}
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
 }

@@ -179,9 +179,22 @@ func devPostgresPort() (int, error) {
 	return strconv.Atoi(v)
 }
 
+// ensureDataDir makes the data folder traversable but not listable: the
+// local PostgreSQL runs as its own OS user when Homeward runs as root, and
+// must reach its folder inside.
+func ensureDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o711)
+}
+
 // localDatabase starts (or reuses) the development cluster in the data
 // folder. The returned stop only stops a cluster this call started.
 func localDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (string, func(), error) {
+	if err := ensureDataDir(cfg.DataDir); err != nil {
+		return "", nil, err
+	}
 	port, err := devPostgresPort()
 	if err != nil {
 		return "", nil, fmt.Errorf("HOMEWARD_PG_PORT: %w", err)
@@ -208,7 +221,7 @@ func runDev(ctx context.Context, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if err := ensureDataDir(cfg.DataDir); err != nil {
 		return err
 	}
 	if cfg.DatabaseURL == "" {

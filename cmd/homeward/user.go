@@ -42,10 +42,12 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New(strings.Join(problems, "; "))
 	}
 
-	cfg, log, err := loadConfig("text")
+	cfg, _, err := loadConfig("text")
 	if err != nil {
 		return err
 	}
+	// Only problems are worth saying around the token.
+	log := newLogger(stderr, "warn", cfg.LogFormat)
 	if cfg.DatabaseURL == "" {
 		url, stopDB, err := localDatabase(ctx, cfg, log)
 		if err != nil {
