@@ -258,7 +258,7 @@ func runDev(ctx context.Context, stdout, _ io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	if _, set := os.LookupEnv("HOMEWARD_BASE_URL"); !set {
+	if os.Getenv("HOMEWARD_BASE_URL") == "" {
 		cfg.BaseURL = "http://localhost:" + portOf(ln.Addr())
 	}
 	svc, err := connect(ctx, cfg, log)
