@@ -1,0 +1,436 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/gin-gonic/gin"
+	jose "github.com/go-jose/go-jose/v4"
+
+	"homeward/store"
+)
+
+// OIDCConfig lets staff sign in with bearer JWTs from an OpenID Connect
+// issuer. A signed-in staff member becomes (or stays) a Homeward user keyed
+// by issuer and subject, with the role their token maps to.
+type OIDCConfig struct {
+	Issuer   string // the iss every token must carry; discovery is fetched from it
+	Audience string // must be among a token's aud
+	// RoleClaim names the claim (a string or an array of strings) holding
+	// roles; default "roles".
+	RoleClaim string
+	// RoleMap maps claim values to roles; nil maps Homeward role names to
+	// themselves.
+	RoleMap map[string]store.Role
+	// Algorithms are the signature algorithms accepted; default RS256,
+	// ES256. "none" and HMAC algorithms are always refused.
+	Algorithms []string
+	// HTTPClient fetches discovery and keys; default a client with a 10s
+	// timeout.
+	HTTPClient *http.Client
+	// Leeway is the clock skew allowed on exp and nbf; default 1 minute.
+	Leeway time.Duration
+	// RefetchInterval is the least time between two fetches of the issuer's
+	// keys, so tokens with unknown key ids cannot make Homeward hammer the
+	// issuer; default 30s.
+	RefetchInterval time.Duration
+	// Clock is the time tokens are checked against; default time.Now.
+	Clock func() time.Time
+}
+
+// rolePrecedence decides between several roles a token maps to.
+var rolePrecedence = []store.Role{store.RoleAdmin, store.RoleManager, store.RoleCoordinator, store.RoleInterviewer}
+
+// refusedAlgs are never accepted, whatever the configuration says.
+func refusedAlg(alg string) bool {
+	return strings.EqualFold(alg, "none") || strings.HasPrefix(strings.ToUpper(alg), "HS")
+}
+
+type oidcAuth struct {
+	cfg  OIDCConfig
+	algs []jose.SignatureAlgorithm
+
+	mu          sync.Mutex
+	verifier    *oidc.IDTokenVerifier
+	lastAttempt time.Time // of discovery, when it failed
+}
+
+func newOIDCAuth(cfg OIDCConfig) *oidcAuth {
+	if cfg.RoleClaim == "" {
+		cfg.RoleClaim = "roles"
+	}
+	if len(cfg.Algorithms) == 0 {
+		cfg.Algorithms = []string{"RS256", "ES256"}
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Leeway <= 0 {
+		cfg.Leeway = time.Minute
+	}
+	if cfg.RefetchInterval <= 0 {
+		cfg.RefetchInterval = 30 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	a := &oidcAuth{cfg: cfg}
+	var kept []string
+	for _, alg := range cfg.Algorithms {
+		if refusedAlg(alg) {
+			continue
+		}
+		kept = append(kept, alg)
+		a.algs = append(a.algs, jose.SignatureAlgorithm(alg))
+	}
+	a.cfg.Algorithms = kept
+	return a
+}
+
+// errIssuerUnavailable means discovery or the keys could not be fetched.
+var errIssuerUnavailable = errors.New("api: the OpenID Connect issuer is unavailable")
+
+// getVerifier discovers the issuer on first use, and again after a failure
+// at most once every 5 seconds.
+func (a *oidcAuth) getVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.verifier != nil {
+		return a.verifier, nil
+	}
+	if !a.lastAttempt.IsZero() && time.Since(a.lastAttempt) < 5*time.Second {
+		return nil, errIssuerUnavailable
+	}
+	a.lastAttempt = time.Now()
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, a.cfg.HTTPClient), 10*time.Second)
+	defer cancel()
+	p, err := oidc.NewProvider(dctx, a.cfg.Issuer) // checks the document names the same issuer
+	if err != nil {
+		return nil, fmt.Errorf("%w: discovery: %v", errIssuerUnavailable, err)
+	}
+	var doc struct {
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&doc); err != nil || doc.JWKSURI == "" {
+		return nil, fmt.Errorf("%w: discovery names no jwks_uri", errIssuerUnavailable)
+	}
+	keys := &keySet{url: doc.JWKSURI, client: a.cfg.HTTPClient, algs: a.algs, interval: a.cfg.RefetchInterval}
+	a.verifier = oidc.NewVerifier(a.cfg.Issuer, keys, &oidc.Config{
+		ClientID:             a.cfg.Audience,
+		SupportedSigningAlgs: a.cfg.Algorithms,
+		// exp and nbf are checked below, with Leeway.
+		SkipExpiryCheck: true,
+	})
+	return a.verifier, nil
+}
+
+// keySet is the issuer's public keys, cached, fetched again when a token
+// names a key id it does not hold, at most once per interval.
+type keySet struct {
+	url      string
+	client   *http.Client
+	algs     []jose.SignatureAlgorithm
+	interval time.Duration
+
+	fetchMu   sync.Mutex // one fetch at a time
+	mu        sync.Mutex
+	keys      []jose.JSONWebKey
+	lastFetch time.Time
+	fetches   int
+}
+
+type keysFailedKey struct{}
+
+// VerifySignature implements oidc.KeySet.
+func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(raw, k.algs)
+	if err != nil {
+		return nil, fmt.Errorf("malformed jwt: %w", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("want exactly one signature")
+	}
+	if payload, ok := k.verifyWith(k.cached(), jws); ok {
+		return payload, nil
+	}
+	keys, err := k.refresh(ctx)
+	if err != nil {
+		if failed, ok := ctx.Value(keysFailedKey{}).(*bool); ok {
+			*failed = true
+		}
+		return nil, err
+	}
+	if payload, ok := k.verifyWith(keys, jws); ok {
+		return payload, nil
+	}
+	return nil, errors.New("no key of the issuer verifies the signature")
+}
+
+func (k *keySet) cached() []jose.JSONWebKey {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keys
+}
+
+func (k *keySet) verifyWith(keys []jose.JSONWebKey, jws *jose.JSONWebSignature) ([]byte, bool) {
+	h := jws.Signatures[0].Header
+	for i := range keys {
+		key := &keys[i]
+		if h.KeyID != "" && key.KeyID != h.KeyID {
+			continue
+		}
+		if key.Algorithm != "" && key.Algorithm != h.Algorithm {
+			continue
+		}
+		if payload, err := jws.Verify(key); err == nil {
+			return payload, true
+		}
+	}
+	return nil, false
+}
+
+// refresh fetches the keys unless they were fetched less than interval
+// ago, and returns what is cached then.
+func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
+	k.fetchMu.Lock()
+	defer k.fetchMu.Unlock()
+	k.mu.Lock()
+	recent := !k.lastFetch.IsZero() && time.Since(k.lastFetch) < k.interval
+	keys := k.keys
+	k.mu.Unlock()
+	if recent {
+		if keys == nil {
+			return nil, errIssuerUnavailable
+		}
+		return keys, nil
+	}
+	fetched, err := k.fetch(ctx)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.lastFetch = time.Now()
+	k.fetches++
+	if err != nil {
+		if k.keys == nil {
+			return nil, err
+		}
+		return k.keys, nil // keep the keys we know
+	}
+	k.keys = fetched
+	return fetched, nil
+}
+
+func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errIssuerUnavailable, err)
+	}
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: fetch keys: %v", errIssuerUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: fetch keys: status %d", errIssuerUnavailable, resp.StatusCode)
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+		return nil, fmt.Errorf("%w: keys are not a JWK set: %v", errIssuerUnavailable, err)
+	}
+	var keys []jose.JSONWebKey
+	for _, raw := range set.Keys {
+		var key jose.JSONWebKey
+		// Keys of kinds go-jose does not know are skipped, as are private
+		// and symmetric keys: only public keys verify.
+		if err := key.UnmarshalJSON(raw); err != nil || !key.Valid() || !key.IsPublic() {
+			continue
+		}
+		if key.Use != "" && key.Use != "sig" {
+			continue
+		}
+		keys = append(keys, key)
+	}
+	if keys == nil {
+		keys = []jose.JSONWebKey{}
+	}
+	return keys, nil
+}
+
+// tokenClaims are the claims Homeward reads besides iss, sub and aud.
+type tokenClaims struct {
+	Exp               *json.Number `json:"exp"`
+	Nbf               *json.Number `json:"nbf"`
+	Name              string       `json:"name"`
+	PreferredUsername string       `json:"preferred_username"`
+	Email             string       `json:"email"`
+	EmailVerified     *bool        `json:"email_verified"`
+}
+
+func numericDate(n *json.Number) (time.Time, bool) {
+	if n == nil {
+		return time.Time{}, false
+	}
+	f, err := n.Float64()
+	if err != nil || f != f || f < 0 || f > 1e11 {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(f), 0), true
+}
+
+// roleFrom maps the role claim's values to one Homeward role.
+func (a *oidcAuth) roleFrom(raw json.RawMessage) (store.Role, bool) {
+	var values []string
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		values = []string{one}
+	} else if err := json.Unmarshal(raw, &values); err != nil {
+		// An array with other things in it: keep its strings.
+		var mixed []any
+		if json.Unmarshal(raw, &mixed) != nil {
+			return "", false
+		}
+		for _, v := range mixed {
+			if s, ok := v.(string); ok {
+				values = append(values, s)
+			}
+		}
+	}
+	found := map[store.Role]bool{}
+	for _, v := range values {
+		if a.cfg.RoleMap != nil {
+			if r, ok := a.cfg.RoleMap[v]; ok && r.Valid() {
+				found[r] = true
+			}
+		} else if r := store.Role(v); r.Valid() {
+			found[r] = true
+		}
+	}
+	for _, r := range rolePrecedence {
+		if found[r] {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+func badToken(c *gin.Context, reason string) {
+	c.Header("WWW-Authenticate", `Bearer realm="homeward", error="invalid_token"`)
+	abort(c, http.StatusUnauthorized, "The bearer token is not valid.",
+		Detail{Field: "Authorization", Reason: reason})
+}
+
+// authenticateJWT signs a staff member in with a JWT from the configured
+// issuer: it is the path of every bearer token that is not an hw_ token.
+func (h *handlers) authenticateJWT(c *gin.Context, raw string) {
+	a := h.oidc
+	if a == nil {
+		badToken(c, "the token is not a Homeward API token, and sign-in by OpenID Connect is not configured")
+		return
+	}
+	ctx := c.Request.Context()
+	v, err := a.getVerifier(ctx)
+	if err != nil {
+		h.log.WarnContext(ctx, "OpenID Connect discovery failed", "request_id", requestID(c), "error", err)
+		abort(c, http.StatusServiceUnavailable, "The sign-in service is unavailable; try again shortly.",
+			Detail{Field: "Authorization", Reason: "the token cannot be checked now"})
+		return
+	}
+	keysFailed := false
+	tok, err := v.Verify(context.WithValue(ctx, keysFailedKey{}, &keysFailed), raw)
+	if err != nil {
+		if keysFailed {
+			h.log.WarnContext(ctx, "OpenID Connect keys unavailable", "request_id", requestID(c), "error", err)
+			abort(c, http.StatusServiceUnavailable, "The sign-in service is unavailable; try again shortly.",
+				Detail{Field: "Authorization", Reason: "the token cannot be checked now"})
+			return
+		}
+		h.log.InfoContext(ctx, "Bearer JWT refused", "request_id", requestID(c), "error", err)
+		badToken(c, "the token is not a valid token of the configured issuer for Homeward")
+		return
+	}
+	var cl tokenClaims
+	var all map[string]json.RawMessage
+	if err := tok.Claims(&cl); err != nil || tok.Claims(&all) != nil {
+		badToken(c, "the token's claims cannot be read")
+		return
+	}
+	now := a.cfg.Clock()
+	exp, ok := numericDate(cl.Exp)
+	if !ok {
+		badToken(c, "the token has no valid exp")
+		return
+	}
+	if now.After(exp.Add(a.cfg.Leeway)) {
+		badToken(c, "the token has expired")
+		return
+	}
+	if cl.Nbf != nil {
+		nbf, ok := numericDate(cl.Nbf)
+		if !ok || now.Add(a.cfg.Leeway).Before(nbf) {
+			badToken(c, "the token is not valid yet")
+			return
+		}
+	}
+	if tok.Subject == "" {
+		badToken(c, "the token has no sub")
+		return
+	}
+	role, ok := a.roleFrom(all[a.cfg.RoleClaim])
+	if !ok {
+		abort(c, http.StatusForbidden, "Your sign-in gives you no Homeward role.",
+			Detail{Field: "role", Reason: "the token's " + a.cfg.RoleClaim + " claim maps to no Homeward role"})
+		return
+	}
+	if cl.Email == "" || (cl.EmailVerified != nil && !*cl.EmailVerified) {
+		abort(c, http.StatusForbidden, "Your sign-in has no verified email address; Homeward needs one to reach you.",
+			Detail{Field: "email", Reason: "the token must carry a verified email"})
+		return
+	}
+	name := cl.Name
+	if name == "" {
+		name = cl.PreferredUsername
+	}
+	if name == "" {
+		name = cl.Email
+	}
+	user, err := h.Store.UserByOIDC(ctx, tok.Issuer, tok.Subject)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.serverError(c, "user by oidc", err)
+		return
+	}
+	if err != nil || user.Name != name || !strings.EqualFold(user.Email, cl.Email) || user.Role != role {
+		user, err = h.Store.UpsertOIDCUser(ctx, store.OIDCIdentity{
+			Issuer: tok.Issuer, Subject: tok.Subject, Name: name, Email: cl.Email, Role: role,
+		})
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			abort(c, http.StatusForbidden, "Another Homeward user has your email address; ask an administrator.",
+				Detail{Field: "email", Reason: "belongs to another Homeward user"})
+			return
+		case errors.Is(err, store.ErrInvalid):
+			abort(c, http.StatusForbidden, "Your sign-in lacks what Homeward needs to know about you.",
+				Detail{Field: "Authorization", Reason: "the token must carry a name or email"})
+			return
+		case err != nil:
+			h.serverError(c, "upsert oidc user", err)
+			return
+		}
+	}
+	if !user.Active {
+		badToken(c, "the token's user is not active")
+		return
+	}
+	c.Set(ctxUser, user)
+	c.Next()
+}

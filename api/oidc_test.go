@@ -1,0 +1,399 @@
+package api_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"homeward/api"
+	"homeward/internal/testenv"
+	"homeward/store"
+)
+
+// testIssuer is a real OpenID Connect issuer: discovery and JWKS served
+// over HTTP, keys made here.
+type testIssuer struct {
+	srv         *httptest.Server
+	rsaKey      *rsa.PrivateKey
+	ecKey       *ecdsa.PrivateKey
+	jwksFetches atomic.Int64
+
+	mu   sync.Mutex
+	keys []jose.JSONWebKey // published
+}
+
+func newTestIssuer(t *testing.T) *testIssuer {
+	t.Helper()
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := &testIssuer{rsaKey: rk, ecKey: ek}
+	iss.keys = []jose.JSONWebKey{
+		{Key: &rk.PublicKey, KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"},
+		{Key: &ek.PublicKey, KeyID: "ec-1", Algorithm: "ES256", Use: "sig"},
+		// A key that names no algorithm: only the allowlist keeps RS512
+		// (or HS256 with this key as the secret) out.
+		{Key: &rk.PublicKey, KeyID: "rsa-any", Use: "sig"},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"issuer":                                iss.srv.URL,
+			"jwks_uri":                              iss.srv.URL + "/jwks",
+			"authorization_endpoint":                iss.srv.URL + "/authorize",
+			"token_endpoint":                        iss.srv.URL + "/token",
+			"id_token_signing_alg_values_supported": []string{"RS256", "ES256"},
+		})
+	})
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
+		iss.jwksFetches.Add(1)
+		iss.mu.Lock()
+		set := jose.JSONWebKeySet{Keys: iss.keys}
+		iss.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(set)
+	})
+	iss.srv = httptest.NewServer(mux)
+	t.Cleanup(iss.srv.Close)
+	return iss
+}
+
+func (iss *testIssuer) publish(k jose.JSONWebKey) {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	iss.keys = append(iss.keys, k)
+}
+
+// claims are a valid token's claims for subject, changed by edit.
+func (iss *testIssuer) claims(sub string, edit func(map[string]any)) map[string]any {
+	now := time.Now()
+	c := map[string]any{
+		"iss":            iss.srv.URL,
+		"sub":            sub,
+		"aud":            []string{"homeward", "other-app"},
+		"iat":            now.Unix(),
+		"nbf":            now.Add(-time.Minute).Unix(),
+		"exp":            now.Add(10 * time.Minute).Unix(),
+		"name":           "Staff " + sub,
+		"email":          sub + "@staff.example.org",
+		"email_verified": true,
+		"roles":          []string{"everyone", "rhi-coordinators"},
+	}
+	if edit != nil {
+		edit(c)
+	}
+	return c
+}
+
+func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, kid string, claims map[string]any) string {
+	t.Helper()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	obj, err := s.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// rawJWT builds a JWT by hand, for algorithms go-jose will not sign with.
+func rawJWT(header, claims map[string]any, sig func(signingInput string) []byte) string {
+	h, _ := json.Marshal(header)
+	c, _ := json.Marshal(claims)
+	in := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
+	return in + "." + base64.RawURLEncoding.EncodeToString(sig(in))
+}
+
+func TestOIDCSignIn(t *testing.T) {
+	iss := newTestIssuer(t)
+	env := testenv.Start(t, testenv.Options{NoWorker: true, OIDC: &api.OIDCConfig{
+		Issuer:   iss.srv.URL,
+		Audience: "homeward",
+		RoleMap: map[string]store.Role{
+			"rhi-coordinators": store.RoleCoordinator, "rhi-managers": store.RoleManager,
+		},
+		Leeway:          time.Minute,
+		RefetchInterval: 2 * time.Second,
+	}})
+	get := func(t *testing.T, path, token string) (int, []byte) {
+		t.Helper()
+		return env.Do(t, "GET", path, token, nil)
+	}
+	ctx := context.Background()
+
+	t.Run("valid RS256 token creates the user with the mapped role", func(t *testing.T) {
+		tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("alice", nil))
+		if st, body := get(t, "/v1/episodes", tok); st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		u, err := env.Store.UserByOIDC(ctx, iss.srv.URL, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Role != store.RoleCoordinator || u.Email != "alice@staff.example.org" || u.Name != "Staff alice" || !u.Active {
+			t.Fatalf("user = %+v", u)
+		}
+		// Signing in again is the same user.
+		if st, body := get(t, "/v1/episodes", tok); st != 200 {
+			t.Fatalf("again: status %d: %s", st, body)
+		}
+		again, _ := env.Store.UserByOIDC(ctx, iss.srv.URL, "alice")
+		if again.ID != u.ID {
+			t.Fatalf("second sign-in made another user: %s != %s", again.ID, u.ID)
+		}
+		// A coordinator may not read escalations: the role is enforced.
+		st, body := get(t, "/v1/escalations", tok)
+		wantError(t, st, body, 403, "forbidden", "role")
+	})
+
+	t.Run("valid ES256 token with a string role claim; role changes follow the issuer", func(t *testing.T) {
+		tok := sign(t, jose.ES256, iss.ecKey, "ec-1", iss.claims("bob", func(c map[string]any) { c["roles"] = "rhi-managers" }))
+		if st, body := get(t, "/v1/escalations", tok); st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		u, err := env.Store.UserByOIDC(ctx, iss.srv.URL, "bob")
+		if err != nil || u.Role != store.RoleManager {
+			t.Fatalf("user = %+v, %v; want a manager", u, err)
+		}
+		// A manager is among the managers escalations reach.
+		managers, err := env.Store.ActiveUsers(ctx, store.RoleManager)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, m := range managers {
+			found = found || m.ID == u.ID
+		}
+		if !found {
+			t.Fatalf("the signed-in manager is not among the active managers")
+		}
+		tok = sign(t, jose.ES256, iss.ecKey, "ec-1", iss.claims("bob", nil))
+		if st, body := get(t, "/v1/episodes", tok); st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		if u2, _ := env.Store.UserByOIDC(ctx, iss.srv.URL, "bob"); u2.Role != store.RoleCoordinator || u2.ID != u.ID {
+			t.Fatalf("after the role changed: %+v", u2)
+		}
+	})
+
+	t.Run("hw_ API tokens still work", func(t *testing.T) {
+		_, token := env.AddUser(t, store.RoleCoordinator)
+		if st, body := get(t, "/v1/episodes", token); st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		st, body := get(t, "/v1/episodes", "hw_not-a-real-token")
+		wantError(t, st, body, 401, "unauthorized", "Authorization")
+	})
+
+	pubDER, err := x509.MarshalPKIXPublicKey(&iss.rsaKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	refused := []struct {
+		name  string
+		token func(t *testing.T) string
+	}{
+		{"tampered signature", func(t *testing.T) string {
+			tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("mallory", nil))
+			parts := strings.Split(tok, ".")
+			// Same signature, another payload: a manager now.
+			c, _ := json.Marshal(iss.claims("mallory", func(c map[string]any) { c["roles"] = "rhi-managers" }))
+			return parts[0] + "." + base64.RawURLEncoding.EncodeToString(c) + "." + parts[2]
+		}},
+		{"alg none", func(t *testing.T) string {
+			return rawJWT(map[string]any{"alg": "none", "typ": "JWT"}, iss.claims("mallory", nil),
+				func(string) []byte { return nil })
+		}},
+		{"alg none with the RSA kid", func(t *testing.T) string {
+			return rawJWT(map[string]any{"alg": "none", "kid": "rsa-1"}, iss.claims("mallory", nil),
+				func(string) []byte { return []byte("x") })
+		}},
+		{"HS256 signed with the RSA public key", func(t *testing.T) string {
+			return rawJWT(map[string]any{"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}, iss.claims("mallory", nil),
+				func(in string) []byte {
+					m := hmac.New(sha256.New, pubPEM)
+					m.Write([]byte(in))
+					return m.Sum(nil)
+				})
+		}},
+		{"HS256 signed with the RSA public key DER", func(t *testing.T) string {
+			return rawJWT(map[string]any{"alg": "HS256", "typ": "JWT", "kid": "rsa-any"}, iss.claims("mallory", nil),
+				func(in string) []byte {
+					m := hmac.New(sha256.New, pubDER)
+					m.Write([]byte(in))
+					return m.Sum(nil)
+				})
+		}},
+		{"RS512, not in the allowlist", func(t *testing.T) string {
+			return sign(t, jose.RS512, iss.rsaKey, "rsa-any", iss.claims("mallory", nil))
+		}},
+		{"wrong audience", func(t *testing.T) string {
+			return sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("mallory", func(c map[string]any) { c["aud"] = "another-app" }))
+		}},
+		{"wrong issuer", func(t *testing.T) string {
+			return sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("mallory", func(c map[string]any) { c["iss"] = "https://evil.example.org" }))
+		}},
+		{"expired past the leeway", func(t *testing.T) string {
+			return sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("mallory", func(c map[string]any) {
+				c["exp"] = time.Now().Add(-2 * time.Minute).Unix()
+			}))
+		}},
+		{"no exp", func(t *testing.T) string {
+			return sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("mallory", func(c map[string]any) { delete(c, "exp") }))
+		}},
+		{"not valid yet", func(t *testing.T) string {
+			return sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("mallory", func(c map[string]any) {
+				c["nbf"] = time.Now().Add(5 * time.Minute).Unix()
+			}))
+		}},
+		{"unknown key id", func(t *testing.T) string {
+			return sign(t, jose.RS256, otherKey, "rsa-unknown", iss.claims("mallory", nil))
+		}},
+		{"known key id, other key", func(t *testing.T) string {
+			return sign(t, jose.RS256, otherKey, "rsa-1", iss.claims("mallory", nil))
+		}},
+		{"EC token with the RSA kid", func(t *testing.T) string {
+			return sign(t, jose.ES256, iss.ecKey, "rsa-1", iss.claims("mallory", nil))
+		}},
+		{"not a JWT", func(t *testing.T) string { return "eyJhbGciOi.not.a-jwt" }},
+	}
+	for _, tc := range refused {
+		t.Run("refused: "+tc.name, func(t *testing.T) {
+			st, body := get(t, "/v1/episodes", tc.token(t))
+			wantError(t, st, body, 401, "unauthorized", "Authorization")
+			if _, err := env.Store.UserByOIDC(ctx, iss.srv.URL, "mallory"); err == nil {
+				t.Fatalf("a refused token created a user")
+			}
+		})
+	}
+
+	t.Run("expired within the leeway is accepted", func(t *testing.T) {
+		tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("carol", func(c map[string]any) {
+			c["exp"] = time.Now().Add(-20 * time.Second).Unix()
+		}))
+		if st, body := get(t, "/v1/episodes", tok); st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+	})
+
+	t.Run("a role that maps to no Homeward role is 403", func(t *testing.T) {
+		for _, roles := range []any{[]string{"everyone"}, "coordinator", nil, 42, []any{1, "x"}} {
+			tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("dave", func(c map[string]any) { c["roles"] = roles }))
+			st, body := get(t, "/v1/episodes", tok)
+			wantError(t, st, body, 403, "forbidden", "role")
+		}
+		if _, err := env.Store.UserByOIDC(ctx, iss.srv.URL, "dave"); err == nil {
+			t.Fatalf("a token without a role created a user")
+		}
+	})
+
+	t.Run("no verified email is 403", func(t *testing.T) {
+		tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("erin", func(c map[string]any) { delete(c, "email") }))
+		st, body := get(t, "/v1/episodes", tok)
+		wantError(t, st, body, 403, "forbidden", "email")
+		tok = sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("erin", func(c map[string]any) { c["email_verified"] = false }))
+		st, body = get(t, "/v1/episodes", tok)
+		wantError(t, st, body, 403, "forbidden", "email")
+	})
+
+	t.Run("an email another user has is 403, not a takeover", func(t *testing.T) {
+		other, _ := env.AddUser(t, store.RoleManager)
+		tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("heidi", func(c map[string]any) { c["email"] = other.Email }))
+		st, body := get(t, "/v1/episodes", tok)
+		wantError(t, st, body, 403, "forbidden", "email")
+		if _, err := env.Store.UserByOIDC(ctx, iss.srv.URL, "heidi"); err == nil {
+			t.Fatalf("a user was created with another user's email")
+		}
+	})
+
+	t.Run("a deactivated user is refused", func(t *testing.T) {
+		tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("frank", nil))
+		if st, body := get(t, "/v1/episodes", tok); st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		u, _ := env.Store.UserByOIDC(ctx, iss.srv.URL, "frank")
+		if err := env.Store.SetUserActive(ctx, u.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		st, body := get(t, "/v1/episodes", tok)
+		wantError(t, st, body, 401, "unauthorized", "Authorization")
+		if u2, _ := env.Store.UserByOIDC(ctx, iss.srv.URL, "frank"); u2.Active {
+			t.Fatalf("signing in reactivated the user")
+		}
+	})
+
+	t.Run("unknown key ids refetch the keys, bounded; rotation works", func(t *testing.T) {
+		time.Sleep(2100 * time.Millisecond) // past RefetchInterval
+		before := iss.jwksFetches.Load()
+		start := time.Now()
+		for i := 0; i < 10; i++ {
+			tok := sign(t, jose.RS256, otherKey, "rsa-unknown", iss.claims("mallory", nil))
+			st, body := get(t, "/v1/episodes", tok)
+			wantError(t, st, body, 401, "unauthorized", "Authorization")
+		}
+		fetched := iss.jwksFetches.Load() - before
+		if max := 1 + int64(time.Since(start)/(2*time.Second)); fetched < 1 || fetched > max {
+			t.Fatalf("10 tokens with an unknown kid fetched the keys %d times; want 1..%d", fetched, max)
+		}
+		// The issuer rotates in a new key: tokens it signs work once the
+		// interval has passed.
+		newKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iss.publish(jose.JSONWebKey{Key: &newKey.PublicKey, KeyID: "ec-2", Algorithm: "ES256", Use: "sig"})
+		time.Sleep(2100 * time.Millisecond)
+		tok := sign(t, jose.ES256, newKey, "ec-2", iss.claims("grace", nil))
+		if st, body := get(t, "/v1/episodes", tok); st != 200 {
+			t.Fatalf("rotated key: status %d: %s", st, body)
+		}
+	})
+}
+
+// TestJWTWithoutOIDC: a bearer that is not an hw_ token is refused when no
+// issuer is configured.
+func TestJWTWithoutOIDC(t *testing.T) {
+	r := api.NewRouter(api.Deps{})
+	req := httptest.NewRequest("GET", "/v1/episodes", nil)
+	req.Header.Set("Authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	wantError(t, w.Code, w.Body.Bytes(), 401, "unauthorized", "Authorization")
+}
