@@ -56,10 +56,20 @@ func (a *Activities) SaveEpisode(ctx context.Context, in SaveEpisodeInput) (Save
 // recorded as they succeed, and a retry sends only what is still owed.
 func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput) (SendEscalationResult, error) {
 	e := in.Escalation
-	if err := a.Store.RecordEscalation(ctx, in.EpisodeID, in.Reference, e); err != nil {
+	commissioner := in.CommissionerID
+	if commissioner == "" {
+		// Started before commissioners: the records may know it.
+		c, err := a.Store.EpisodeCommissioner(ctx, in.EpisodeID)
+		if err != nil {
+			return SendEscalationResult{}, fmt.Errorf("finding the commissioner of episode %s: %w", in.EpisodeID, err)
+		}
+		commissioner = c
+	}
+	if err := a.Store.RecordEscalation(ctx, in.EpisodeID, in.Reference, commissioner, e); err != nil {
 		return SendEscalationResult{}, fmt.Errorf("recording escalation %s of episode %s: %w", e.Kind, in.EpisodeID, err)
 	}
-	managers, err := a.Store.ActiveUsers(ctx, store.RoleManager)
+	// The provider's managers and the episode's commissioner's, no other.
+	managers, err := a.Store.ActiveUsersFor(ctx, store.RoleManager, commissioner)
 	if err != nil {
 		return SendEscalationResult{}, fmt.Errorf("listing managers: %w", err)
 	}
@@ -94,7 +104,7 @@ func (a *Activities) SendReminder(ctx context.Context, in SendReminderInput) (Se
 		}
 	}
 	if len(recipients) == 0 {
-		coordinators, err := a.Store.ActiveUsers(ctx, store.RoleCoordinator)
+		coordinators, err := a.Store.ActiveUsersFor(ctx, store.RoleCoordinator, in.CommissionerID)
 		if err != nil {
 			return SendReminderResult{}, fmt.Errorf("listing coordinators: %w", err)
 		}

@@ -117,7 +117,7 @@ func TestEscalationEmailedOncePerManagerAcrossRetries(t *testing.T) {
 	if !to["amina.manager@example.org"] || !to["ben.manager@example.org"] {
 		t.Errorf("recipients = %v", to)
 	}
-	views, err := f.store.ListEscalations(ctx, store.EscalationFilter{EpisodeID: f.state.EpisodeID})
+	views, err := f.store.ListEscalations(ctx, store.Caller{UserID: "00000000-0000-4000-8000-000000000001", Role: store.RoleAdmin}, store.EscalationFilter{EpisodeID: f.state.EpisodeID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,9 @@ type SendEscalationInput struct {
 	EpisodeID  string             `json:"episode_id"`
 	Reference  string             `json:"reference"`
 	Escalation episode.Escalation `json:"escalation"`
+	// CommissionerID is the episode's: its managers and the provider's are
+	// emailed, no other commissioner's.
+	CommissionerID string `json:"commissioner_id,omitempty"`
 }
 
 type SendEscalationResult struct {
@@ -40,6 +43,9 @@ type SendReminderInput struct {
 	InterviewerID string              `json:"interviewer_id,omitempty"`
 	Attempt       int                 `json:"attempt"` // the number of the attempt that is due
 	Contact       episode.NextContact `json:"contact"`
+	// CommissionerID is the episode's: only its coordinators and the
+	// provider's are reminded.
+	CommissionerID string `json:"commissioner_id,omitempty"`
 }
 
 type SendReminderResult struct {

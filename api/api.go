@@ -21,6 +21,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"homeward/episode"
 	"homeward/store"
@@ -39,12 +40,24 @@ type Deps struct {
 	// QueryTimeout bounds the query of an episode's state; past it the last
 	// saved snapshot is used. Default 2s.
 	QueryTimeout time.Duration
+	// Codec serves /v1/codec/encode and /v1/codec/decode (the Temporal web
+	// UI's codec endpoint); nil answers 404 there.
+	Codec converter.PayloadCodec
+	// OIDC lets staff sign in with JWTs of an OpenID Connect issuer; nil
+	// accepts only hw_ API tokens (see oidc.go).
+	OIDC *OIDCConfig
+	// Edges sets rate limits, trusted proxies and CORS (see edges.go).
+	Edges EdgeConfig
 }
 
 type handlers struct {
 	Deps
 	log     *slog.Logger
 	openapi openAPIDocs
+	// Set by setupEdges (edges.go).
+	oidc        *oidcAuth
+	limiter     *userLimiter
+	corsOrigins map[string]bool
 }
 
 func (h *handlers) now() time.Time { return h.Clock().UTC() }
@@ -66,6 +79,9 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.QueryTimeout <= 0 {
 		d.QueryTimeout = 2 * time.Second
 	}
+	if d.Codec != nil && d.Temporal != nil {
+		d.Temporal = memoDecodingClient{Client: d.Temporal, codec: d.Codec}
+	}
 	docs, err := loadOpenAPI()
 	if err != nil {
 		// The document is embedded: a broken one is a build mistake.
@@ -74,10 +90,11 @@ func NewRouter(d Deps) *gin.Engine {
 	h := &handlers{Deps: d, log: d.Logger, openapi: docs}
 
 	r := gin.New()
+	h.setupEdges(r)
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	r.Use(h.logRequests, h.recover)
+	r.Use(h.logRequests, h.recover, h.securityHeaders, h.cors)
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, http.StatusNotFound, "There is nothing at this path.", Detail{Field: "path", Reason: "no such route"})
 	})
@@ -95,7 +112,7 @@ func NewRouter(d Deps) *gin.Engine {
 		mgr   = store.RoleManager
 		admin = store.RoleAdmin
 	)
-	v1 := r.Group("/v1", h.authenticate)
+	v1 := r.Group("/v1", h.authenticate, h.rateLimit, h.auditTrail, h.rejectNUL)
 	v1.GET("/openapi.json", h.openAPIJSON)
 	v1.GET("/openapi.yaml", h.openAPIYAML)
 	v1.POST("/episodes", allow(coord, admin), h.createEpisode)
@@ -108,6 +125,11 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/episodes/:id/follow-up", allow(iv), h.followUp)
 	v1.POST("/episodes/:id/closure", allow(coord, mgr, admin), h.closure)
 	v1.GET("/escalations", allow(mgr, admin), h.listEscalations)
+	v1.GET("/audit", allow(mgr, admin), h.listAudit)
+	h.holdRoutes(v1)
+	codec := h.codec()
+	v1.POST("/codec/encode", allow(mgr, admin), codec)
+	v1.POST("/codec/decode", allow(mgr, admin), codec)
 	return r
 }
 
@@ -200,6 +222,10 @@ func (h *handlers) authenticate(c *gin.Context) {
 		c.Header("WWW-Authenticate", `Bearer realm="homeward"`)
 		abort(c, http.StatusUnauthorized, "Authentication is required: send Authorization: Bearer <token>.",
 			Detail{Field: "Authorization", Reason: "a bearer token is required"})
+		return
+	}
+	if !strings.HasPrefix(token, "hw_") {
+		h.authenticateJWT(c, token) // oidc.go
 		return
 	}
 	user, err := h.Store.UserByTokenHash(c.Request.Context(), HashToken(token))

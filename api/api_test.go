@@ -31,7 +31,6 @@ func TestAPI(t *testing.T) {
 	iv2User, iv2 := env.AddUser(t, store.RoleInterviewer)
 	_, mgr := env.AddUser(t, store.RoleManager)
 	_, admin := env.AddUser(t, store.RoleAdmin)
-	_ = ivUser
 
 	t.Run("health", func(t *testing.T) {
 		t.Parallel()
@@ -156,7 +155,7 @@ func TestAPI(t *testing.T) {
 		if !c.OfferDeadline.Equal(ret.Add(72 * time.Hour)) {
 			t.Fatalf("offer deadline %s, want %s", c.OfferDeadline, ret.Add(72*time.Hour))
 		}
-		d := waitFor(t, env, iv, c.ID, 5*time.Second, "projected", projected)
+		d := waitFor(t, env, coord, c.ID, 5*time.Second, "projected", projected)
 		if d.Status != "awaiting_contact" || d.Reference != c.Reference || d.Child.FirstName != "Sam" {
 			t.Fatalf("projected episode %+v", d)
 		}
@@ -218,9 +217,9 @@ func TestAPI(t *testing.T) {
 		if d1.WorkflowExecutionInfo.Execution.RunId != d2.WorkflowExecutionInfo.Execution.RunId {
 			t.Fatalf("a second run was started")
 		}
-		// The memo holds the hash of the request and nothing else.
+		// The memo holds the hash of the request and the commissioner's id, nothing else.
 		fields := d2.WorkflowExecutionInfo.GetMemo().GetFields()
-		if len(fields) != 1 || fields["request_hash"] == nil {
+		if len(fields) != 2 || fields["request_hash"] == nil || fields["commissioner_id"] == nil {
 			t.Fatalf("memo %v", fields)
 		}
 		if strings.Contains(string(fields["request_hash"].GetData()), "Sam") {
@@ -355,7 +354,10 @@ func TestAPI(t *testing.T) {
 
 	t.Run("outcomes", func(t *testing.T) {
 		t.Parallel()
-		c := open(t, env, coord, referral(4*time.Hour))
+		// Interviewers see and record only what is assigned to them.
+		assignedToIv := referral(4 * time.Hour)
+		assignedToIv["assigned_interviewer_id"] = ivUser.ID
+		c := open(t, env, coord, assignedToIv)
 		base := "/v1/episodes/" + c.ID
 		waitFor(t, env, iv, c.ID, 5*time.Second, "projected", projected)
 
@@ -389,6 +391,12 @@ func TestAPI(t *testing.T) {
 		if a.Accepted != "assignment" || a.EpisodeID != c.ID || a.Status != "awaiting_contact" {
 			t.Fatalf("accepted %+v", a)
 		}
+		// The episode is the second interviewer's now: the first no longer sees it.
+		testenv.Eventually(t, 5*time.Second, "reassigned", func() bool {
+			st, _ := env.Do(t, "GET", base, iv, nil)
+			return st == 404
+		})
+		iv := iv2
 
 		// A failed attempt leaves other methods to try.
 		_ = json.Unmarshal(post(t, env, iv, base+"/contact-attempts", map[string]any{
@@ -476,7 +484,9 @@ func TestAPI(t *testing.T) {
 
 	t.Run("closed episode", func(t *testing.T) {
 		t.Parallel()
-		c := open(t, env, coord, referral(time.Hour))
+		assignedToIv := referral(time.Hour)
+		assignedToIv["assigned_interviewer_id"] = ivUser.ID
+		c := open(t, env, coord, assignedToIv)
 		base := "/v1/episodes/" + c.ID
 		st, resp := env.Do(t, "POST", base+"/closure", coord, map[string]any{"reason": "other"})
 		wantError(t, st, resp, 400, "invalid_request", "details")
@@ -652,7 +662,7 @@ func TestAPI(t *testing.T) {
 		// cannot run, so its state is neither queryable nor saved.
 		srv := httptest.NewServer(api.NewRouter(api.Deps{
 			Store: env.Store, Temporal: env.Temporal, TaskQueue: "nobody-polls-" + uuid.NewString(),
-			Policy: env.Policy, QueryTimeout: 300 * time.Millisecond,
+			Policy: env.Policy, QueryTimeout: 300 * time.Millisecond, Codec: env.Codec(),
 		}))
 		defer srv.Close()
 		do := func(method, path string, body any) (int, []byte) {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -145,7 +146,17 @@ func decodeError(c *gin.Context, err error) {
 	case errors.Is(err, io.EOF):
 		abort(c, http.StatusBadRequest, "The request needs a JSON body.", Detail{Field: "body", Reason: "is required"})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if uq, err := strconv.Unquote(field); err == nil {
+			field = uq
+		}
+		// A name that cannot name a field (empty, control characters, very
+		// long) is not echoed: the body is named instead (found by fuzzing).
+		if field == "" || len(field) > 100 || !utf8.ValidString(field) || strings.ContainsFunc(field, unicode.IsControl) {
+			abort(c, http.StatusBadRequest, "The request body has a field that is not known.",
+				Detail{Field: "body", Reason: "has a field that is not known"})
+			return
+		}
 		abort(c, http.StatusBadRequest, "The request is not valid: "+field+" is not a known field.",
 			Detail{Field: field, Reason: "is not a known field"})
 	default:

@@ -46,6 +46,9 @@ type createEpisodeRequest struct {
 	Contact               *episode.ContactDetails `json:"contact"`
 	Preferences           *episode.Preferences    `json:"preferences"`
 	AssignedInterviewerID string                  `json:"assigned_interviewer_id"`
+	// CommissionerID is required of the provider's staff; a commissioner's
+	// staff open episodes for their own commissioner.
+	CommissionerID string `json:"commissioner_id"`
 }
 
 // EpisodeCreated is the answer to opening an episode.
@@ -99,6 +102,14 @@ func (r *createEpisodeRequest) validate(now time.Time) problems {
 	trim(&r.PoliceReference)
 	trim(&r.ReferralSource)
 	trim(&r.AssignedInterviewerID)
+	trim(&r.CommissionerID)
+	if r.CommissionerID != "" {
+		if u, err := uuid.Parse(r.CommissionerID); err != nil {
+			p.add("commissioner_id", "must be a uuid")
+		} else {
+			r.CommissionerID = u.String()
+		}
+	}
 	p.oneOf("risk_grade", r.RiskGrade, names(episode.RiskGrades), true)
 	p.oneOf("category", r.Category, names(episode.Categories), true)
 	if r.Contact == nil {
@@ -145,9 +156,10 @@ func (r *createEpisodeRequest) referral() episode.Referral {
 	return ref
 }
 
-// activeInterviewer checks that id is an active interviewer: "" when so,
-// otherwise the reason to give.
-func (h *handlers) activeInterviewer(ctx context.Context, id string) (string, error) {
+// activeInterviewer checks that id is an active interviewer who may work on
+// an episode of commissioner (the provider's or that commissioner's): ""
+// when so, otherwise the reason to give.
+func (h *handlers) activeInterviewer(ctx context.Context, id, commissioner string) (string, error) {
 	u, err := h.Store.UserByID(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -158,6 +170,8 @@ func (h *handlers) activeInterviewer(ctx context.Context, id string) (string, er
 		return "must be a user with role interviewer", nil
 	case !u.Active:
 		return "the user is not active", nil
+	case u.CommissionerID != "" && u.CommissionerID != commissioner:
+		return "must be an interviewer of the episode's commissioner or of the provider", nil
 	}
 	return "", nil
 }
@@ -177,8 +191,20 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		return
 	}
 	p = append(p, req.validate(now)...)
+	var commissioner string
+	if !hasField(p, "commissioner_id") {
+		cid, reason, err := h.episodeCommissionerFor(ctx, user, req.CommissionerID)
+		if err != nil {
+			h.serverError(c, "commissioner", err)
+			return
+		}
+		if reason != "" {
+			p.add("commissioner_id", reason)
+		}
+		commissioner = cid
+	}
 	if req.Child != nil && req.Child.ID != "" && !hasField(p, "child.id") {
-		ok, err := h.Store.ChildExists(ctx, req.Child.ID)
+		ok, err := h.Store.ChildExists(ctx, callerOf(c), req.Child.ID)
 		if err != nil {
 			h.serverError(c, "child exists", err)
 			return
@@ -187,8 +213,8 @@ func (h *handlers) createEpisode(c *gin.Context) {
 			p.add("child.id", "no such child")
 		}
 	}
-	if req.AssignedInterviewerID != "" && !hasField(p, "assigned_interviewer_id") {
-		reason, err := h.activeInterviewer(ctx, req.AssignedInterviewerID)
+	if req.AssignedInterviewerID != "" && !hasField(p, "assigned_interviewer_id") && commissioner != "" {
+		reason, err := h.activeInterviewer(ctx, req.AssignedInterviewerID, commissioner)
 		if err != nil {
 			h.serverError(c, "assigned interviewer", err)
 			return
@@ -208,13 +234,15 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		Policy:              h.Policy,
 		OpenedBy:            user.ID,
 		AssignedInterviewer: req.AssignedInterviewerID,
+		CommissionerID:      commissioner,
 	}
 	// The hash of the validated request, re-marshalled so that formatting,
 	// key order and time zones do not matter.
 	canonical, err := json.Marshal(struct {
 		Referral            episode.Referral `json:"referral"`
 		AssignedInterviewer string           `json:"assigned_interviewer_id"`
-	}{ref, req.AssignedInterviewerID})
+		Commissioner        string           `json:"commissioner_id"`
+	}{ref, req.AssignedInterviewerID, commissioner})
 	if err != nil {
 		h.serverError(c, "hash request", err)
 		return
@@ -242,7 +270,7 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		Memo:                                     map[string]any{memoRequestHash: hash},
+		Memo:                                     map[string]any{memoRequestHash: hash, memoCommissioner: commissioner},
 	}, workflows.Episode, in)
 	if err == nil {
 		c.Header("Location", location)
@@ -349,7 +377,7 @@ func (h *handlers) listEpisodes(c *gin.Context) {
 		invalid(c, p)
 		return
 	}
-	eps, err := h.Store.ListEpisodes(c.Request.Context(), f)
+	eps, err := h.Store.ListEpisodes(c.Request.Context(), callerOf(c), f)
 	if err != nil {
 		h.serverError(c, "list episodes", err)
 		return
@@ -375,13 +403,17 @@ func (h *handlers) getEpisode(c *gin.Context) {
 		notFound(c)
 		return
 	}
-	d, err := h.Store.GetEpisode(ctx, id)
+	d, err := h.Store.GetEpisode(ctx, callerOf(c), id)
 	if err == nil {
 		c.JSON(http.StatusOK, d)
 		return
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		h.serverError(c, "get episode", err)
+		return
+	}
+	// Not the caller's, or not projected yet?
+	if !h.scope(c, id) {
 		return
 	}
 	// Not projected yet? The workflow may have started a moment ago.

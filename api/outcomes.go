@@ -86,7 +86,7 @@ func (h *handlers) assign(c *gin.Context) {
 			p.add("interviewer_id", "must be a uuid")
 			return p, nil
 		}
-		reason, err := h.activeInterviewer(ctx, u.String())
+		reason, err := h.activeInterviewer(ctx, u.String(), episodeCommissioner(c))
 		if err != nil {
 			return nil, err
 		}
@@ -264,6 +264,11 @@ func (h *handlers) outcome(c *gin.Context, typ episode.EventType,
 		notFound(c)
 		return
 	}
+	// Before anything else, and before Temporal is asked: an episode the
+	// caller may not see answers 404 whatever the request.
+	if !h.scope(c, id) {
+		return
+	}
 	user := currentUser(c)
 	ev := episode.Event{Type: typ, Actor: user.ID}
 	p, err := build(ctx, &ev)
@@ -294,9 +299,15 @@ func (h *handlers) outcome(c *gin.Context, typ episode.EventType,
 		return
 	}
 
-	state, known, err := h.currentState(ctx, id)
+	state, known, err := h.currentState(ctx, callerOf(c), id)
 	if err != nil {
 		h.serverError(c, "episode state", err)
+		return
+	}
+	// The records may lag behind a reassignment: an interviewer records
+	// only while the episode is theirs.
+	if known && user.Role == store.RoleInterviewer && state.AssignedInterviewer != user.ID {
+		notFound(c)
 		return
 	}
 	if known {
@@ -353,7 +364,7 @@ func (h *handlers) queryState(ctx context.Context, id string) (episode.State, er
 // worker running, say) the last saved snapshot. known is false when neither
 // is available: the workflow then checks the event itself and records a
 // rejection in the timeline.
-func (h *handlers) currentState(ctx context.Context, id string) (st episode.State, known bool, err error) {
+func (h *handlers) currentState(ctx context.Context, caller store.Caller, id string) (st episode.State, known bool, err error) {
 	st, qerr := h.queryState(ctx, id)
 	if qerr == nil {
 		return st, true, nil
@@ -362,7 +373,7 @@ func (h *handlers) currentState(ctx context.Context, id string) (st episode.Stat
 		return episode.State{}, false, ctx.Err()
 	}
 	h.log.WarnContext(ctx, "Episode state query failed; using the saved snapshot", "episode", id, "error", qerr)
-	st, err = h.Store.EpisodeState(ctx, id)
+	st, err = h.Store.EpisodeState(ctx, caller, id)
 	switch {
 	case err == nil:
 		return st, true, nil
@@ -392,7 +403,7 @@ func (h *handlers) listEscalations(c *gin.Context) {
 		invalid(c, p)
 		return
 	}
-	out, err := h.Store.ListEscalations(c.Request.Context(), f)
+	out, err := h.Store.ListEscalations(c.Request.Context(), callerOf(c), f)
 	if err != nil {
 		h.serverError(c, "list escalations", err)
 		return

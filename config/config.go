@@ -32,6 +32,18 @@ type Config struct {
 	LogFormat         string        // HOMEWARD_LOG_FORMAT, "json" (default) or "text"; `homeward dev` defaults to text
 	ShutdownTimeout   time.Duration // HOMEWARD_SHUTDOWN_TIMEOUT, default 20s
 	Policy            episode.Policy
+
+	// Temporal payload encryption (package payloadcrypt). Keys are
+	// `id:base64-32-bytes`; the last is current unless PayloadKeyCurrent
+	// names one.
+	PayloadKeysFile        string // HOMEWARD_PAYLOAD_KEYS_FILE: one key a line, # comments
+	PayloadKeys            string // HOMEWARD_PAYLOAD_KEYS: keys, comma separated
+	PayloadKeyCurrent      string // HOMEWARD_PAYLOAD_KEY_CURRENT: the id that encrypts
+	AllowPlaintextPayloads bool   // HOMEWARD_ALLOW_PLAINTEXT_PAYLOADS=true: run without keys
+
+	Security Security // sign-in by OIDC and the API's edges; see security.go
+
+	Retention Retention // HOMEWARD_RETENTION_*; see retention.go
 }
 
 // Location is the time zone instants are shown in.
@@ -91,6 +103,15 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownTimeout:   dur("HOMEWARD_SHUTDOWN_TIMEOUT", 20*time.Second),
 	}
 	c.OutboxDir = get("HOMEWARD_OUTBOX_DIR", c.DataDir+"/outbox")
+	c.PayloadKeysFile = get("HOMEWARD_PAYLOAD_KEYS_FILE", "")
+	c.PayloadKeys = get("HOMEWARD_PAYLOAD_KEYS", "")
+	c.PayloadKeyCurrent = get("HOMEWARD_PAYLOAD_KEY_CURRENT", "")
+	if v := get("HOMEWARD_ALLOW_PLAINTEXT_PAYLOADS", "false"); v != "false" {
+		c.AllowPlaintextPayloads = v == "true"
+		if !c.AllowPlaintextPayloads {
+			errs = append(errs, fmt.Errorf("HOMEWARD_ALLOW_PLAINTEXT_PAYLOADS: %q must be true or false", v))
+		}
+	}
 
 	def := episode.DefaultPolicy()
 	c.Policy = episode.Policy{
@@ -120,5 +141,11 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("HOMEWARD_LOG_FORMAT: %q must be json or text", c.LogFormat))
 	}
+	var secErrs []error
+	c.Security, secErrs = loadSecurity(get)
+	errs = append(errs, secErrs...)
+	var retErrs []error
+	c.Retention, retErrs = loadRetention(get, c.TimeZone)
+	errs = append(errs, retErrs...)
 	return c, errors.Join(errs...)
 }

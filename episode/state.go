@@ -36,6 +36,11 @@ type State struct {
 	Policy              Policy           `json:"policy"`
 	// Version grows with every change, so a projection never goes backwards.
 	Version int `json:"version"`
+
+	// CommissionerID is the commissioner the episode belongs to, fixed when
+	// it opens; it decides who may see it. Empty only for episodes opened
+	// before commissioners existed.
+	CommissionerID string `json:"commissioner_id,omitempty"`
 }
 
 // Reference is the short, non-identifying reference staff and emails use.

@@ -16,6 +16,7 @@ import (
 
 	"homeward/episode"
 	"homeward/internal/testenv"
+	"homeward/payloadcrypt"
 	"homeward/workflows"
 )
 
@@ -39,12 +40,20 @@ func TestRecordHistories(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			env := testenv.Start(t, testenv.Options{Policy: sc.policy})
+			// Recorded histories must replay without keys: record in plaintext.
+			env := testenv.Start(t, testenv.Options{Policy: sc.policy, PlaintextPayloads: *record})
 			tm := newTeam(t, env)
 			id := sc.run(t, tm)
 			hist := closedHistory(t, env, workflows.WorkflowID(id))
 
-			replayer := sdkworker.NewWorkflowReplayer()
+			var opts sdkworker.WorkflowReplayerOptions
+			if env.KeyRing != nil {
+				opts.DataConverter, opts.FailureConverter = payloadcrypt.Converters(env.KeyRing)
+			}
+			replayer, err := sdkworker.NewWorkflowReplayerWithOptions(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
 			replayer.RegisterWorkflowWithOptions(workflows.Episode, workflow.RegisterOptions{Name: "Episode"})
 			if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
 				t.Fatalf("a fresh history does not replay: %v", err)

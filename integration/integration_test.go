@@ -251,6 +251,8 @@ func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	id := tm.open(t, now.Add(-3*time.Hour))
 	p := "/v1/episodes/" + id
+	// Interviewers record only the episodes assigned to them.
+	tm.must(t, 202, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
 	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
 	tm.waitFor(t, id, "records the offer", hasStatus(episode.StatusOfferAccepted))
 

@@ -1,17 +1,25 @@
 package store
 
-import "context"
+import (
+	"context"
 
-// ChildExists reports whether the records know a child with id. A
-// malformed id is simply not a known child: false and no error.
-func (s *Store) ChildExists(ctx context.Context, id string) (bool, error) {
+	"github.com/jackc/pgx/v5"
+)
+
+// ChildExists reports whether the records know a child with id that
+// caller may see (through an episode they may see). A malformed id is
+// simply not a known child: false and no error.
+func (s *Store) ChildExists(ctx context.Context, caller Caller, id string) (bool, error) {
 	uid, ok := parseID(id)
 	if !ok {
 		return false, nil
 	}
 	var exists bool
-	if err := s.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)", uid).Scan(&exists); err != nil {
-		return false, wrap("child exists", err)
+	err := s.asCaller(ctx, caller, readOnly, "child exists", func(tx pgx.Tx) error {
+		return wrap("child exists", tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)", uid).Scan(&exists))
+	})
+	if err != nil {
+		return false, err
 	}
 	return exists, nil
 }

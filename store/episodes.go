@@ -117,13 +117,15 @@ INSERT INTO episodes (
 	referral_source, reported_missing_at, returned_at, opened_at, opened_by, offer_deadline,
 	offer_made_at, offer_within_deadline, offers, declines, assigned_interviewer_id,
 	next_contact_method, next_contact_due_at, next_contact_purpose, follow_up_due_at,
-	follow_up_completed_at, ended_at, contact, preferences, state, state_version, updated_at, projected_at
+	follow_up_completed_at, ended_at, contact, preferences, state, state_version, updated_at, projected_at,
+	commissioner_id
 ) VALUES (
 	@id, @reference, @child_id, @status, @category, @risk_grade, @looked_after, @police_reference,
 	@referral_source, @reported_missing_at, @returned_at, @opened_at, @opened_by, @offer_deadline,
 	@offer_made_at, @offer_within_deadline, @offers, @declines, @assigned_interviewer_id,
 	@next_contact_method, @next_contact_due_at, @next_contact_purpose, @follow_up_due_at,
-	@follow_up_completed_at, @ended_at, @contact, @preferences, @state, @state_version, @updated_at, now()
+	@follow_up_completed_at, @ended_at, @contact, @preferences, @state, @state_version, @updated_at, now(),
+	@commissioner_id
 )
 ON CONFLICT (id) DO UPDATE SET
 	reference = EXCLUDED.reference,
@@ -155,7 +157,9 @@ ON CONFLICT (id) DO UPDATE SET
 	state = EXCLUDED.state,
 	state_version = EXCLUDED.state_version,
 	updated_at = EXCLUDED.updated_at,
-	projected_at = now()
+	projected_at = now(),
+	-- Fixed when the episode opened; a snapshot without one keeps it.
+	commissioner_id = COALESCE(episodes.commissioner_id, EXCLUDED.commissioner_id)
 WHERE episodes.state_version < EXCLUDED.state_version
 RETURNING state_version`
 
@@ -182,6 +186,7 @@ func episodeArgs(id string, st episode.State, stateJSON []byte) pgx.NamedArgs {
 		"state":                   string(stateJSON),
 		"state_version":           int64(st.Version),
 		"updated_at":              lastChange(st),
+		"commissioner_id":         nullableID(st.CommissionerID),
 	}
 	if a["reference"] == "" {
 		a["reference"] = episode.Reference(id)
@@ -304,7 +309,7 @@ func saveChildRows(ctx context.Context, tx pgx.Tx, id string, st episode.State) 
 		reference = episode.Reference(id)
 	}
 	for _, e := range st.Escalations {
-		b.Queue(upsertEscalationSQL, id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients)
+		b.Queue(upsertEscalationSQL, id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients, nullableID(st.CommissionerID))
 	}
 	for _, t := range st.Timeline {
 		b.Queue(`INSERT INTO timeline (episode_id, seq, at, type, summary, actor)
@@ -324,9 +329,10 @@ func saveChildRows(ctx context.Context, tx pgx.Tx, id string, st episode.State) 
 // largest recipient count, whichever of the workflow snapshot and the email
 // activity wrote first.
 const upsertEscalationSQL = `
-INSERT INTO escalations (episode_id, reference, kind, reason, due_at, triggered_at, sent_at, recipients)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO escalations (episode_id, reference, kind, reason, due_at, triggered_at, sent_at, recipients, commissioner_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (episode_id, kind) DO UPDATE SET
+	commissioner_id = COALESCE(escalations.commissioner_id, EXCLUDED.commissioner_id),
 	reference = CASE WHEN escalations.reference = '' THEN EXCLUDED.reference ELSE escalations.reference END,
 	reason = CASE WHEN escalations.reason = '' THEN EXCLUDED.reason ELSE escalations.reason END,
 	triggered_at = LEAST(escalations.triggered_at, EXCLUDED.triggered_at),
@@ -335,19 +341,22 @@ ON CONFLICT (episode_id, kind) DO UPDATE SET
 
 // EpisodeState returns the last saved snapshot, with the contact details
 // of the referral put back (snapshots leave them out). ErrNotFound when the
-// episode was never saved or id is not a uuid.
-func (s *Store) EpisodeState(ctx context.Context, id string) (episode.State, error) {
+// episode was never saved, caller may not see it, or id is not a uuid.
+func (s *Store) EpisodeState(ctx context.Context, caller Caller, id string) (episode.State, error) {
 	uid, ok := parseID(id)
 	if !ok {
 		return episode.State{}, ErrNotFound
 	}
 	var stateJSON, contactJSON []byte
-	err := s.Pool.QueryRow(ctx, "SELECT state, contact FROM episodes WHERE id = $1", uid).Scan(&stateJSON, &contactJSON)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return episode.State{}, ErrNotFound
-	}
+	err := s.asCaller(ctx, caller, readOnly, "episode state", func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, "SELECT state, contact FROM episodes WHERE id = $1", uid).Scan(&stateJSON, &contactJSON)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		return wrap("episode state", err)
+	})
 	if err != nil {
-		return episode.State{}, wrap("episode state", err)
+		return episode.State{}, err
 	}
 	var st episode.State
 	if err := json.Unmarshal(stateJSON, &st); err != nil {
@@ -362,7 +371,10 @@ func (s *Store) EpisodeState(ctx context.Context, id string) (episode.State, err
 // RecordEscalation records that an escalation was raised. It may run before
 // the episode's first snapshot is saved; recording the same (episode, kind)
 // again changes nothing.
-func (s *Store) RecordEscalation(ctx context.Context, episodeID, reference string, e episode.Escalation) error {
+//
+// commissionerID is the episode's commissioner; when empty (a workflow
+// started before commissioners) the recorded episode's is used.
+func (s *Store) RecordEscalation(ctx context.Context, episodeID, reference, commissionerID string, e episode.Escalation) error {
 	id, ok := parseID(episodeID)
 	if !ok {
 		return fmt.Errorf("store: record escalation: %w: episode id is not a uuid", ErrInvalid)
@@ -374,9 +386,11 @@ func (s *Store) RecordEscalation(ctx context.Context, episodeID, reference strin
 		reference = episode.Reference(id)
 	}
 	_, err := s.Pool.Exec(ctx,
-		`INSERT INTO escalations (episode_id, reference, kind, reason, due_at, triggered_at, sent_at, recipients)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (episode_id, kind) DO NOTHING`,
-		id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients)
+		`INSERT INTO escalations (episode_id, reference, kind, reason, due_at, triggered_at, sent_at, recipients, commissioner_id)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::uuid, (SELECT commissioner_id FROM episodes WHERE id = $1)))
+		 ON CONFLICT (episode_id, kind) DO UPDATE SET
+			commissioner_id = COALESCE(escalations.commissioner_id, EXCLUDED.commissioner_id)`,
+		id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients, nullableID(commissionerID))
 	return wrap("record escalation", err)
 }
 

@@ -404,7 +404,7 @@ func TestSaveEpisodeProjectsSnapshots(t *testing.T) {
 		t.Error("an older snapshot was applied after a newer one")
 	}
 	sameCounts(t, "after stale v1", counts(t, s), want)
-	d, err := s.GetEpisode(ctx, id)
+	d, err := s.GetEpisode(ctx, provider, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,13 +450,13 @@ func TestSaveEpisodeProjectsSnapshots(t *testing.T) {
 	}
 	sameCounts(t, "after repeating v3", counts(t, s), want)
 
-	d, err = s.GetEpisode(ctx, id)
+	d, err = s.GetEpisode(ctx, provider, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkDetail(t, d, v3, ref, coord, ivr)
 
-	got, err := s.EpisodeState(ctx, id)
+	got, err := s.EpisodeState(ctx, provider, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,10 +467,10 @@ func TestSaveEpisodeProjectsSnapshots(t *testing.T) {
 	if got.Contact.ChildMobile != ref.Contact.ChildMobile || len(got.Contact.Carers) != 1 {
 		t.Errorf("EpisodeState contact = %+v, want the referral's", got.Contact)
 	}
-	if _, err := s.EpisodeState(ctx, uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.EpisodeState(ctx, provider, uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("EpisodeState(unknown) err = %v", err)
 	}
-	if _, err := s.EpisodeState(ctx, "HW-1234"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.EpisodeState(ctx, provider, "HW-1234"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("EpisodeState(malformed) err = %v", err)
 	}
 }
@@ -595,7 +595,7 @@ func TestSaveEpisodeChildLinking(t *testing.T) {
 	e1 := uuid.NewString()
 	ref1 := referral(t0)
 	save(t, s, snapshot(t, episode.New(e1, ref1, episode.DefaultPolicy(), "c", t0)), &ref1)
-	d1, err := s.GetEpisode(ctx, e1)
+	d1, err := s.GetEpisode(ctx, provider, e1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -603,7 +603,7 @@ func TestSaveEpisodeChildLinking(t *testing.T) {
 		t.Errorf("child id = %s, want %s", d1.Child.ID, store.ChildIDForEpisode(e1))
 	}
 	for id, want := range map[string]bool{d1.Child.ID: true, uuid.NewString(): false, "not-a-uuid": false} {
-		if got, err := s.ChildExists(ctx, id); err != nil || got != want {
+		if got, err := s.ChildExists(ctx, provider, id); err != nil || got != want {
 			t.Errorf("ChildExists(%q) = %v, %v; want %v", id, got, err, want)
 		}
 	}
@@ -613,7 +613,7 @@ func TestSaveEpisodeChildLinking(t *testing.T) {
 	ref2 := referral(t0.Add(240 * time.Hour))
 	ref2.Child = episode.Child{ID: d1.Child.ID, FirstName: "Amy"}
 	save(t, s, snapshot(t, episode.New(e2, ref2, episode.DefaultPolicy(), "c", t0.Add(240*time.Hour))), &ref2)
-	d2, err := s.GetEpisode(ctx, e2)
+	d2, err := s.GetEpisode(ctx, provider, e2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -627,7 +627,7 @@ func TestSaveEpisodeChildLinking(t *testing.T) {
 	ref3.Child.ID = uuid.NewString()
 	ref3.Child.DateOfBirth = "not a date"
 	save(t, s, snapshot(t, episode.New(e3, ref3, episode.DefaultPolicy(), "c", t0)), &ref3)
-	d3, err := s.GetEpisode(ctx, e3)
+	d3, err := s.GetEpisode(ctx, provider, e3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -646,7 +646,7 @@ func TestSaveEpisodeChildLinking(t *testing.T) {
 	if !save(t, s, snapshot(t, st4), nil) {
 		t.Fatal("save without referral not applied")
 	}
-	d4, err := s.GetEpisode(ctx, e4)
+	d4, err := s.GetEpisode(ctx, provider, e4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -657,7 +657,7 @@ func TestSaveEpisodeChildLinking(t *testing.T) {
 	if !save(t, s, snapshot(t, st4), &ref4) {
 		t.Fatal("save with late referral not applied")
 	}
-	d4, _ = s.GetEpisode(ctx, e4)
+	d4, _ = s.GetEpisode(ctx, provider, e4)
 	if d4.Child.ID != store.ChildIDForEpisode(e4) || d4.RiskGrade != episode.RiskMedium || d4.ReportedMissingAt == nil {
 		t.Errorf("episode after late referral: child %+v risk %s", d4.Child, d4.RiskGrade)
 	}
@@ -668,7 +668,7 @@ func TestSaveEpisodeChildLinking(t *testing.T) {
 	// Later snapshots without referral keep the referral fields.
 	apply(t, st4, attempt("i", episode.MethodPhone, episode.OutcomeNoAnswer, t0.Add(time.Hour)), t0.Add(time.Hour))
 	save(t, s, snapshot(t, st4), nil)
-	d4, _ = s.GetEpisode(ctx, e4)
+	d4, _ = s.GetEpisode(ctx, provider, e4)
 	if d4.RiskGrade != episode.RiskMedium || d4.PoliceReference != "PR-123" || d4.Contact.Address == "" || d4.Child.ID == "" {
 		t.Errorf("referral fields lost by a later save: %+v", d4)
 	}
@@ -679,18 +679,18 @@ func TestInvalidAndMalformedIDs(t *testing.T) {
 	s := openStore(t)
 	ctx := ctxT(t)
 	for _, id := range []string{"", "x", "HW-ABCDEF12", "123e4567-e89b-12d3-a456-42661417400Z"} {
-		if _, err := s.GetEpisode(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.GetEpisode(ctx, provider, id); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("GetEpisode(%q) err = %v, want ErrNotFound", id, err)
 		}
 	}
-	if _, err := s.GetEpisode(ctx, uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetEpisode(ctx, provider, uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetEpisode(unknown) err = %v", err)
 	}
 	st := episode.New("not-a-uuid", referral(t0), episode.DefaultPolicy(), "c", t0)
 	if _, err := s.SaveEpisode(ctx, snapshot(t, st), nil); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("SaveEpisode(malformed id) err = %v, want ErrInvalid", err)
 	}
-	if err := s.RecordEscalation(ctx, "nope", "HW-1", episode.Escalation{Kind: episode.EscalationDeadlineBreached}); !errors.Is(err, store.ErrInvalid) {
+	if err := s.RecordEscalation(ctx, "nope", "HW-1", "", episode.Escalation{Kind: episode.EscalationDeadlineBreached}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("RecordEscalation(malformed id) err = %v", err)
 	}
 	if err := s.MarkEscalationSent(ctx, "nope", episode.EscalationDeadlineBreached, t0, 1); !errors.Is(err, store.ErrNotFound) {
@@ -704,7 +704,7 @@ func TestEpisodeDetailJSONShape(t *testing.T) {
 	id := uuid.NewString()
 	ref := referral(t0)
 	save(t, s, snapshot(t, episode.New(id, ref, episode.DefaultPolicy(), "c", t0)), &ref)
-	d, err := s.GetEpisode(ctxT(t), id)
+	d, err := s.GetEpisode(ctxT(t), provider, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -783,7 +783,7 @@ func TestListEpisodes(t *testing.T) {
 	}
 	list := func(f store.EpisodeFilter) []store.EpisodeSummary {
 		t.Helper()
-		got, err := s.ListEpisodes(ctx, f)
+		got, err := s.ListEpisodes(ctx, provider, f)
 		if err != nil {
 			t.Fatalf("ListEpisodes(%+v): %v", f, err)
 		}
@@ -868,7 +868,7 @@ func TestEscalations(t *testing.T) {
 		t.Fatalf("Due = %+v", due)
 	}
 	for i := 0; i < 2; i++ {
-		if err := s.RecordEscalation(ctx, id, st.Reference, due[0]); err != nil {
+		if err := s.RecordEscalation(ctx, id, st.Reference, "", due[0]); err != nil {
 			t.Fatalf("RecordEscalation #%d: %v", i+1, err)
 		}
 	}
@@ -878,7 +878,7 @@ func TestEscalations(t *testing.T) {
 	if n := count(t, s, "episodes"); n != 0 {
 		t.Fatalf("episodes has %d rows", n)
 	}
-	views, err := s.ListEscalations(ctx, store.EscalationFilter{})
+	views, err := s.ListEscalations(ctx, provider, store.EscalationFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -907,7 +907,7 @@ func TestEscalations(t *testing.T) {
 	if n := count(t, s, "escalations"); n != 1 {
 		t.Fatalf("escalations has %d rows after the snapshot, want 1", n)
 	}
-	d, err := s.GetEpisode(ctx, id)
+	d, err := s.GetEpisode(ctx, provider, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -919,10 +919,10 @@ func TestEscalations(t *testing.T) {
 	// A second episode's escalation, recorded later: newest first.
 	other := uuid.NewString()
 	breach := episode.Escalation{Kind: episode.EscalationDeadlineBreached, Reason: "no_contact", DueAt: t0, TriggeredAt: t0.Add(80 * time.Hour)}
-	if err := s.RecordEscalation(ctx, other, "", breach); err != nil {
+	if err := s.RecordEscalation(ctx, other, "", "", breach); err != nil {
 		t.Fatal(err)
 	}
-	all, err := s.ListEscalations(ctx, store.EscalationFilter{})
+	all, err := s.ListEscalations(ctx, provider, store.EscalationFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -941,7 +941,7 @@ func TestEscalations(t *testing.T) {
 		{store.EscalationFilter{Limit: 1}, 1},
 		{store.EscalationFilter{Offset: 1}, 1},
 	} {
-		got, err := s.ListEscalations(ctx, c.f)
+		got, err := s.ListEscalations(ctx, provider, c.f)
 		if err != nil || got == nil || len(got) != c.want {
 			t.Errorf("ListEscalations(%+v) = %d rows, %v; want %d", c.f, len(got), err, c.want)
 		}

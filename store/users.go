@@ -42,9 +42,12 @@ type User struct {
 	Role      Role      `json:"role" db:"role"`
 	Active    bool      `json:"active" db:"active"`
 	CreatedAt time.Time `json:"created_at" db:"created_at"`
+	// CommissionerID is the commissioner the user works for; empty for the
+	// provider's own staff, who work for every commissioner.
+	CommissionerID string `json:"commissioner_id,omitempty" db:"commissioner_id"`
 }
 
-const userColumns = "id::text AS id, name, email, role, active, created_at"
+const userColumns = "id::text AS id, name, email, role, active, created_at, COALESCE(commissioner_id::text, '') AS commissioner_id"
 
 func collectUser(rows pgx.Rows) (User, error) {
 	u, err := pgx.CollectOneRow(rows, pgx.RowToStructByName[User])
@@ -135,17 +138,7 @@ func (s *Store) ActiveUsers(ctx context.Context, role Role) ([]User, error) {
 	if err != nil {
 		return nil, wrap("active users", err)
 	}
-	users, err := pgx.CollectRows(rows, pgx.RowToStructByName[User])
-	if err != nil {
-		return nil, wrap("active users", err)
-	}
-	for i := range users {
-		users[i].CreatedAt = users[i].CreatedAt.UTC()
-	}
-	if users == nil {
-		users = []User{}
-	}
-	return users, nil
+	return collectUsers(rows, "active users")
 }
 
 // SetUserActive activates or deactivates a user. ErrNotFound when there is
@@ -163,4 +156,19 @@ func (s *Store) SetUserActive(ctx context.Context, id string, active bool) error
 		return ErrNotFound
 	}
 	return nil
+}
+
+// collectUsers reads user rows, instants in UTC, never a nil slice.
+func collectUsers(rows pgx.Rows, op string) ([]User, error) {
+	users, err := pgx.CollectRows(rows, pgx.RowToStructByName[User])
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	for i := range users {
+		users[i].CreatedAt = users[i].CreatedAt.UTC()
+	}
+	if users == nil {
+		users = []User{}
+	}
+	return users, nil
 }

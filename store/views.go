@@ -206,9 +206,9 @@ WHERE (@status::text = '' OR e.status = @status)
 ORDER BY e.offer_deadline, e.id
 LIMIT @limit OFFSET @offset`
 
-// ListEpisodes lists the episodes f selects, the most urgent (earliest offer
-// deadline) first.
-func (s *Store) ListEpisodes(ctx context.Context, f EpisodeFilter) ([]EpisodeSummary, error) {
+// ListEpisodes lists the episodes f selects that caller may see, the most
+// urgent (earliest offer deadline) first.
+func (s *Store) ListEpisodes(ctx context.Context, caller Caller, f EpisodeFilter) ([]EpisodeSummary, error) {
 	out := []EpisodeSummary{}
 	var assignee *string
 	if f.AssigneeID != "" {
@@ -223,13 +223,24 @@ func (s *Store) ListEpisodes(ctx context.Context, f EpisodeFilter) ([]EpisodeSum
 		now = time.Now()
 	}
 	limit, offset := pageBounds(f.Limit, f.Offset)
-	rows, err := s.Pool.Query(ctx, listEpisodesSQL, pgx.NamedArgs{
-		"status": f.Status, "assignee": assignee, "overdue": f.Overdue,
-		"now": now.UTC(), "closed": closedStatuses(), "limit": limit, "offset": offset,
+	err := s.asCaller(ctx, caller, readOnly, "list episodes", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, listEpisodesSQL, pgx.NamedArgs{
+			"status": f.Status, "assignee": assignee, "overdue": f.Overdue,
+			"now": now.UTC(), "closed": closedStatuses(), "limit": limit, "offset": offset,
+		})
+		if err != nil {
+			return wrap("list episodes", err)
+		}
+		out, err = scanSummaries(rows, out)
+		return err
 	})
 	if err != nil {
-		return nil, wrap("list episodes", err)
+		return nil, err
 	}
+	return out, nil
+}
+
+func scanSummaries(rows pgx.Rows, out []EpisodeSummary) ([]EpisodeSummary, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var (
@@ -278,14 +289,14 @@ WHERE e.id = $1`
 
 // GetEpisode returns everything recorded about one episode, read from one
 // consistent snapshot of the database. ErrNotFound when there is no such
-// episode or id is not a uuid.
-func (s *Store) GetEpisode(ctx context.Context, id string) (EpisodeDetail, error) {
+// episode, caller may not see it, or id is not a uuid.
+func (s *Store) GetEpisode(ctx context.Context, caller Caller, id string) (EpisodeDetail, error) {
 	uid, ok := parseID(id)
 	if !ok {
 		return EpisodeDetail{}, ErrNotFound
 	}
 	var d EpisodeDetail
-	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.asCaller(ctx, caller, readOnly, "get episode", func(tx pgx.Tx) error {
 		var (
 			reported, offerMade, ncDue *time.Time
 			assigneeID, ncMethod       *string
@@ -449,9 +460,10 @@ func queryTimeline(ctx context.Context, tx pgx.Tx, id string) ([]episode.Timelin
 	return out, nil
 }
 
-// ListEscalations lists escalations, newest first. The reference falls back
-// to the episode's when the escalation was recorded without one.
-func (s *Store) ListEscalations(ctx context.Context, f EscalationFilter) ([]EscalationView, error) {
+// ListEscalations lists the escalations caller may see, newest first. The
+// reference falls back to the episode's when the escalation was recorded
+// without one.
+func (s *Store) ListEscalations(ctx context.Context, caller Caller, f EscalationFilter) ([]EscalationView, error) {
 	out := []EscalationView{}
 	var episodeID *string
 	if f.EpisodeID != "" {
@@ -462,7 +474,19 @@ func (s *Store) ListEscalations(ctx context.Context, f EscalationFilter) ([]Esca
 		episodeID = &id
 	}
 	limit, offset := pageBounds(f.Limit, f.Offset)
-	rows, err := s.Pool.Query(ctx, `
+	err := s.asCaller(ctx, caller, readOnly, "list escalations", func(tx pgx.Tx) error {
+		var err error
+		out, err = queryEscalations(ctx, tx, episodeID, f.Kind, limit, offset, out)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func queryEscalations(ctx context.Context, tx pgx.Tx, episodeID *string, kind string, limit, offset int, out []EscalationView) ([]EscalationView, error) {
+	rows, err := tx.Query(ctx, `
 		SELECT x.id, x.episode_id::text, COALESCE(NULLIF(x.reference, ''), e.reference, ''), x.kind, x.reason,
 			x.due_at, x.triggered_at, x.sent_at, x.recipients
 		FROM escalations x
@@ -471,7 +495,7 @@ func (s *Store) ListEscalations(ctx context.Context, f EscalationFilter) ([]Esca
 			AND (@kind::text = '' OR x.kind = @kind)
 		ORDER BY x.triggered_at DESC, x.id DESC
 		LIMIT @limit OFFSET @offset`,
-		pgx.NamedArgs{"episode": episodeID, "kind": f.Kind, "limit": limit, "offset": offset})
+		pgx.NamedArgs{"episode": episodeID, "kind": kind, "limit": limit, "offset": offset})
 	if err != nil {
 		return nil, wrap("list escalations", err)
 	}

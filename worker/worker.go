@@ -30,5 +30,6 @@ func Register(r interface {
 	RegisterActivity(interface{})
 }, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Episode, workflow.RegisterOptions{Name: "Episode"})
+	r.RegisterWorkflowWithOptions(workflows.RetentionPurge, workflow.RegisterOptions{Name: workflows.RetentionPurgeWorkflow})
 	r.RegisterActivity(acts)
 }

@@ -33,6 +33,8 @@ type EpisodeInput struct {
 	OpenedBy  string           `json:"opened_by"`
 	// AssignedInterviewer may be given when the episode is opened.
 	AssignedInterviewer string `json:"assigned_interviewer,omitempty"`
+	// CommissionerID is the commissioner the episode belongs to.
+	CommissionerID string `json:"commissioner_id,omitempty"`
 }
 
 // EpisodeResult is how the episode ended.
@@ -57,6 +59,7 @@ type episodeWorkflow struct {
 func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
 	w := &episodeWorkflow{referral: in.Referral}
 	w.state = episode.New(in.EpisodeID, in.Referral, in.Policy, in.OpenedBy, workflow.Now(ctx))
+	w.state.CommissionerID = in.CommissionerID
 	if in.AssignedInterviewer != "" {
 		w.state.Apply(episode.Event{Type: episode.EventAssignment, Actor: in.OpenedBy,
 			Assignment: &episode.Assignment{InterviewerID: in.AssignedInterviewer}}, workflow.Now(ctx))
@@ -180,7 +183,8 @@ func mailOptions(ctx workflow.Context) workflow.Context {
 
 func (w *episodeWorkflow) sendEscalation(ctx workflow.Context, e episode.Escalation) {
 	w.sending++
-	in := activities.SendEscalationInput{EpisodeID: w.state.EpisodeID, Reference: w.state.Reference, Escalation: e}
+	in := activities.SendEscalationInput{EpisodeID: w.state.EpisodeID, Reference: w.state.Reference, Escalation: e,
+		CommissionerID: w.state.CommissionerID}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { w.sending-- }()
 		var res activities.SendEscalationResult
@@ -199,6 +203,7 @@ func (w *episodeWorkflow) sendReminder(ctx workflow.Context, nc episode.NextCont
 	in := activities.SendReminderInput{
 		EpisodeID: w.state.EpisodeID, Reference: w.state.Reference,
 		InterviewerID: w.state.AssignedInterviewer, Attempt: len(w.state.ContactAttempts) + 1, Contact: nc,
+		CommissionerID: w.state.CommissionerID,
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { w.sending-- }()

@@ -85,7 +85,7 @@ func startDev(t *testing.T) (string, func()) {
 func addUser(t *testing.T, role string) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"user", "add", "--name", "Dev " + role, "--email", role + "@dev.test", "--role", role}, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"user", "add", "--name", "Dev " + role, "--email", role + "@dev.test", "--role", role, "--commissioner", "Devshire"}, &out, io.Discard); err != nil {
 		t.Fatalf("user add %s: %v", role, err)
 	}
 	for _, line := range strings.Split(out.String(), "\n") {

@@ -5,6 +5,7 @@
 //	homeward api | worker        one of the two, to scale them separately
 //	homeward migrate             apply database migrations
 //	homeward user add --name N --email E --role R   create a user and print its token once
+//	homeward keys new            print a fresh payload encryption key line (id:base64)
 package main
 
 import (
@@ -28,7 +29,11 @@ commands:
   worker     run only the worker
   migrate    apply the database migrations and exit
   user add   --name NAME --email EMAIL --role coordinator|interviewer|manager|admin
-             create a user and print its API token (shown once)
+             create a user and print its API token (shown once); --commissioner NAME
+             for a commissioner's staff (created if missing)
+  commissioner add --name NAME
+             create a commissioner (a local authority the provider works for)
+  keys new   print a fresh payload encryption key line (id:base64) for HOMEWARD_PAYLOAD_KEYS_FILE
 
 Configuration comes from environment variables; see the README.
 `
@@ -63,11 +68,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServer(ctx, stderr, false, true)
 	case "migrate":
 		return runMigrate(ctx, stderr)
+	case "keys":
+		return runKeys(args[1:], stdout)
 	case "user":
 		if len(args) < 2 || args[1] != "add" {
 			return errUsage
 		}
 		return runUserAdd(ctx, args[2:], stdout, stderr)
+	case "commissioner":
+		if len(args) < 2 || args[1] != "add" {
+			return errUsage
+		}
+		return runCommissionerAdd(ctx, args[2:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

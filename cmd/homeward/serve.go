@@ -24,6 +24,7 @@ import (
 	"homeward/internal/devtemporal"
 	"homeward/internal/pglocal"
 	"homeward/mail"
+	"homeward/payloadcrypt"
 	"homeward/store"
 	"homeward/worker"
 )
@@ -34,11 +35,16 @@ type services struct {
 	log      *slog.Logger
 	store    *store.Store
 	temporal client.Client
+	ring     *payloadcrypt.KeyRing // nil: payloads are not encrypted
 }
 
 func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*services, error) {
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("DATABASE_URL is not set (homeward dev starts a local PostgreSQL for you)")
+	}
+	ring, err := payloadKeys(cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -48,16 +54,16 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*service
 		st.Close()
 		return nil, fmt.Errorf("migrating the database: %w", err)
 	}
-	tc, err := client.DialContext(ctx, client.Options{
+	tc, err := client.DialContext(ctx, withPayloadEncryption(client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
-	})
+	}, ring))
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("connecting to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
-	return &services{cfg: cfg, log: log, store: st, temporal: tc}, nil
+	return &services{cfg: cfg, log: log, store: st, temporal: tc, ring: ring}, nil
 }
 
 func (s *services) close() {
@@ -84,6 +90,9 @@ func (s *services) serve(ctx context.Context, ln net.Listener, withWorker bool) 
 		}
 		defer w.Stop()
 		s.log.Info("Worker started", "task_queue", s.cfg.TaskQueue)
+		if err := ensureRetentionSchedule(ctx, s.cfg, s.temporal, s.log); err != nil {
+			return fmt.Errorf("retention schedule: %w", err)
+		}
 	}
 	var srv *http.Server
 	if ln != nil {
@@ -91,7 +100,8 @@ func (s *services) serve(ctx context.Context, ln net.Listener, withWorker bool) 
 		srv = &http.Server{
 			Handler: api.NewRouter(api.Deps{
 				Store: s.store, Temporal: s.temporal, TaskQueue: s.cfg.TaskQueue,
-				Policy: s.cfg.Policy, Logger: s.log,
+				Policy: s.cfg.Policy, Logger: s.log, Codec: apiCodec(s.ring),
+				OIDC: oidcConfig(s.cfg.Security), Edges: edgeConfig(s.cfg.Security),
 			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
@@ -222,6 +232,9 @@ func runDev(ctx context.Context, stdout, _ io.Writer) error {
 		return err
 	}
 	if err := ensureDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+	if err := devPayloadKeys(&cfg, log); err != nil {
 		return err
 	}
 	if cfg.DatabaseURL == "" {

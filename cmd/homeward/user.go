@@ -19,6 +19,7 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	name := fs.String("name", "", "the user's name")
 	email := fs.String("email", "", "the user's email address (escalations and reminders go here)")
 	role := fs.String("role", "", "coordinator, interviewer, manager or admin")
+	commissioner := fs.String("commissioner", "", "the commissioner (local authority) the user works for, created if missing; leave out for the provider's own staff")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,27 +43,16 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New(strings.Join(problems, "; "))
 	}
 
-	cfg, _, err := loadConfig("text")
+	st, done, err := openStore(ctx, stderr, true)
 	if err != nil {
 		return err
 	}
-	// Only problems are worth saying around the token.
-	log := newLogger(stderr, "warn", cfg.LogFormat)
-	if cfg.DatabaseURL == "" {
-		url, stopDB, err := localDatabase(ctx, cfg, log)
-		if err != nil {
+	defer done()
+	var com store.Commissioner
+	if strings.TrimSpace(*commissioner) != "" {
+		if com, err = st.EnsureCommissioner(ctx, *commissioner); err != nil {
 			return err
 		}
-		defer stopDB()
-		cfg.DatabaseURL = url
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
 	}
 	token, hash, err := api.NewToken()
 	if err != nil {
@@ -74,6 +64,12 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if err != nil {
 		return err
+	}
+	if com.ID != "" {
+		if err := st.SetUserCommissioner(ctx, u.ID, com.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Works for commissioner %s (id %s).\n", com.Name, com.ID)
 	}
 	fmt.Fprintf(stdout, "Created %s %s <%s> (id %s).\nAPI token, shown only now; send it as \"Authorization: Bearer <token>\":\n%s\n", u.Role, u.Name, u.Email, u.ID, token)
 	return nil

@@ -42,6 +42,7 @@ import (
 	"homeward/internal/pglocal"
 	"homeward/internal/smtptest"
 	"homeward/mail"
+	"homeward/payloadcrypt"
 	"homeward/store"
 	"homeward/worker"
 )
@@ -58,6 +59,14 @@ type Options struct {
 	NoWorker bool
 	// QueryTimeout is the API's Deps.QueryTimeout; default the API's (2s).
 	QueryTimeout time.Duration
+	// PlaintextPayloads turns Temporal payload encryption off (it is on,
+	// with a random key per Env, by default).
+	PlaintextPayloads bool
+	// OIDC is the API's sign-in by OpenID Connect; nil: only hw_ tokens.
+	OIDC *api.OIDCConfig
+	// Edges is the API's rate limit, trusted proxies and CORS origins; nil
+	// turns the rate limit off (so tests that poll are not limited).
+	Edges *api.EdgeConfig
 }
 
 // Env is a running Homeward.
@@ -78,7 +87,14 @@ type Env struct {
 	// Activities are the real activities the Env's workers run.
 	Activities *activities.Activities
 	Logger     *slog.Logger
+	// KeyRing encrypts the Env's Temporal payloads; nil with PlaintextPayloads.
+	KeyRing *payloadcrypt.KeyRing
 
+	// Commissioner is the commissioner AddUser's users work for (AddUserIn
+	// places a user elsewhere, or with the provider).
+	Commissioner store.Commissioner
+
+	logs       *logCapture
 	mu         sync.Mutex
 	stopWorker func()
 	http       *http.Client
@@ -89,15 +105,17 @@ var ginMode sync.Once
 var users atomic.Int64
 
 // Start starts everything; it is all stopped in t.Cleanup.
-func Start(t *testing.T, opts Options) *Env {
+func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
 	ginMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
 
 	// Logs go to the test log, and stop going there before the test ends.
 	var done atomic.Bool
 	t.Cleanup(func() { done.Store(true) })
-	logger := slog.New(slog.NewTextHandler(&testWriter{t: t, done: &done}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	quiet := slog.New(slog.NewTextHandler(&testWriter{t: t, done: &done}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Every line is also kept, debug included, for Env.Logs.
+	logs := &logCapture{}
+	logger := slog.New(logs.handler(slog.NewTextHandler(&testWriter{t: t, done: &done}, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	quiet := slog.New(logs.handler(slog.NewTextHandler(&testWriter{t: t, done: &done}, &slog.HandlerOptions{Level: slog.LevelWarn})))
 
 	policy := episode.DefaultPolicy()
 	if opts.Policy != nil {
@@ -108,11 +126,20 @@ func Start(t *testing.T, opts Options) *Env {
 		Policy:    policy,
 		TaskQueue: "homeward-test-" + randomHex(6),
 		Logger:    logger,
+		KeyRing:   newKeyRing(t, opts),
+		logs:      logs,
 		http:      &http.Client{Timeout: 60 * time.Second},
 	}
 
-	e.TemporalServer = temporaltest.NewServer(temporaltest.WithT(t),
-		temporaltest.WithBaseClientOptions(client.Options{Logger: sdklog.NewStructuredLogger(quiet)}))
+	tsOpts := []temporaltest.TestServerOption{}
+	if tt, ok := t.(*testing.T); ok {
+		tsOpts = append(tsOpts, temporaltest.WithT(tt)) // stops it in t.Cleanup
+	}
+	e.TemporalServer = temporaltest.NewServer(append(tsOpts,
+		temporaltest.WithBaseClientOptions(encrypted(client.Options{Logger: sdklog.NewStructuredLogger(quiet)}, e.KeyRing)))...)
+	if _, ok := t.(*testing.T); !ok {
+		t.Cleanup(e.TemporalServer.Stop) // a *testing.F or *testing.B
+	}
 	e.Temporal = e.TemporalServer.GetDefaultClient()
 	e.Namespace = e.TemporalServer.GetDefaultNamespace()
 
@@ -127,6 +154,7 @@ func Start(t *testing.T, opts Options) *Env {
 		t.Fatalf("testenv: migrate: %v", err)
 	}
 	e.Store = st
+	e.Commissioner = newCommissioner(t, st, "Test commissioner")
 
 	e.SMTP = smtptest.Start(t)
 	e.Mailer, err = mail.New(e.SMTP.URL(), MailFrom, "")
@@ -142,6 +170,9 @@ func Start(t *testing.T, opts Options) *Env {
 		Clock:        e.Clock,
 		Logger:       logger,
 		QueryTimeout: opts.QueryTimeout,
+		Codec:        codecOf(e.KeyRing),
+		OIDC:         opts.OIDC,
+		Edges:        edges(opts),
 	}))
 	t.Cleanup(e.API.Close)
 	e.URL = e.API.URL
@@ -172,7 +203,7 @@ func Start(t *testing.T, opts Options) *Env {
 
 // StartWorker starts another worker on the Env's task queue. stop may be
 // called any number of times; it is also called in t.Cleanup.
-func (e *Env) StartWorker(t *testing.T) (stop func()) {
+func (e *Env) StartWorker(t testing.TB) (stop func()) {
 	t.Helper()
 	w := worker.New(e.Temporal, e.TaskQueue, e.Activities)
 	if err := w.Start(); err != nil {
@@ -196,7 +227,7 @@ func (e *Env) StopWorker() {
 }
 
 // AddUser adds an active user with role and returns it with its token.
-func (e *Env) AddUser(t *testing.T, role store.Role) (store.User, string) {
+func (e *Env) AddUser(t testing.TB, role store.Role) (store.User, string) {
 	t.Helper()
 	token, hash, err := api.NewToken()
 	if err != nil {
@@ -211,14 +242,14 @@ func (e *Env) AddUser(t *testing.T, role store.Role) (store.User, string) {
 	if err != nil {
 		t.Fatalf("testenv: create %s: %v", role, err)
 	}
-	return u, token
+	return placeUser(t, e.Store, u, e.Commissioner.ID), token
 }
 
 // Do sends a request to the API and returns the status and the body. body
 // nil sends no body; []byte, string and json.RawMessage are sent as they
 // are; anything else is sent as JSON. A body is sent with Content-Type
 // application/json unless headers (name, value pairs) set another.
-func (e *Env) Do(t *testing.T, method, path, token string, body any, headers ...string) (status int, respBody []byte) {
+func (e *Env) Do(t testing.TB, method, path, token string, body any, headers ...string) (status int, respBody []byte) {
 	t.Helper()
 	if len(headers)%2 != 0 {
 		t.Fatalf("testenv: Do: headers must be name, value pairs")
@@ -280,6 +311,13 @@ func Eventually(t *testing.T, timeout time.Duration, msg string, cond func() boo
 	}
 }
 
+func edges(opts Options) api.EdgeConfig {
+	if opts.Edges != nil {
+		return *opts.Edges
+	}
+	return api.EdgeConfig{RateLimit: -1}
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -288,11 +326,15 @@ func randomHex(n int) string {
 
 // testWriter sends log lines to t.Log until done.
 type testWriter struct {
-	t    *testing.T
+	t    testing.TB
 	done *atomic.Bool
 }
 
 func (w *testWriter) Write(p []byte) (int, error) {
+	if _, ok := w.t.(*testing.T); !ok {
+		// A *testing.F may not log once fuzzing runs; Env.Logs keeps the lines.
+		return len(p), nil
+	}
 	if !w.done.Load() {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
