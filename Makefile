@@ -23,9 +23,9 @@ workflowcheck:
 build:
 	$(GO) build -o bin/homeward ./cmd/homeward
 
-## user: make user NAME="Sam Okafor" EMAIL=sam@example.org ROLE=coordinator
+## user: make user NAME="Sam Okafor" EMAIL=sam@example.org ROLE=coordinator [COMMISSIONER=Leeds]
 user:
-	$(GO) run ./cmd/homeward user add --name "$(NAME)" --email "$(EMAIL)" --role "$(ROLE)"
+	$(GO) run ./cmd/homeward user add --name "$(NAME)" --email "$(EMAIL)" --role "$(ROLE)" $(if $(COMMISSIONER),--commissioner "$(COMMISSIONER)")
 
 ## record-histories: re-record the workflow histories the replay test runs (after a deliberate, versioned change)
 record-histories:
