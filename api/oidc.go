@@ -30,6 +30,13 @@ type OIDCConfig struct {
 	// RoleMap maps claim values to roles; nil maps Homeward role names to
 	// themselves.
 	RoleMap map[string]store.Role
+	// CommissionerClaim, when set, names the claim (a string) holding the
+	// name of the commissioner the staff member works for, matched
+	// case-insensitively; a missing or empty claim makes them the
+	// provider's staff, a name Homeward does not know is refused. Every
+	// sign-in places the user as the token says. Empty: tokens never place
+	// users, and a commissioner an administrator gave a user is kept.
+	CommissionerClaim string
 	// Algorithms are the signature algorithms accepted; default RS256,
 	// ES256. "none" and HMAC algorithms are always refused.
 	Algorithms []string
@@ -324,6 +331,34 @@ func (a *oidcAuth) roleFrom(raw json.RawMessage) (store.Role, bool) {
 	return "", false
 }
 
+// commissionerFrom reads the commissioner claim: the commissioner's id, ""
+// for the provider. ok is false when the request has been answered.
+func (h *handlers) commissionerFrom(c *gin.Context, raw json.RawMessage) (id string, ok bool) {
+	claim := h.oidc.cfg.CommissionerClaim
+	var name string
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &name); err != nil {
+			abort(c, http.StatusForbidden, "Your sign-in does not say which commissioner you work for in a way Homeward understands.",
+				Detail{Field: "commissioner", Reason: "the token's " + claim + " claim must be a string"})
+			return "", false
+		}
+	}
+	if name = strings.TrimSpace(name); name == "" {
+		return "", true // the provider's staff
+	}
+	com, err := h.Store.CommissionerByName(c.Request.Context(), name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		abort(c, http.StatusForbidden, "Your sign-in names a commissioner Homeward does not know; ask an administrator.",
+			Detail{Field: "commissioner", Reason: "the token's " + claim + " claim names no commissioner known to Homeward"})
+		return "", false
+	case err != nil:
+		h.serverError(c, "commissioner by name", err)
+		return "", false
+	}
+	return com.ID, true
+}
+
 func badToken(c *gin.Context, reason string) {
 	c.Header("WWW-Authenticate", `Bearer realm="homeward", error="invalid_token"`)
 	abort(c, http.StatusUnauthorized, "The bearer token is not valid.",
@@ -404,19 +439,36 @@ func (h *handlers) authenticateJWT(c *gin.Context, raw string) {
 	if name == "" {
 		name = cl.Email
 	}
+	// The commissioner the token places the user with; nil when tokens do
+	// not place users.
+	var commissioner *string
+	if a.cfg.CommissionerClaim != "" {
+		cid, ok := h.commissionerFrom(c, all[a.cfg.CommissionerClaim])
+		if !ok {
+			return
+		}
+		commissioner = &cid
+	}
 	user, err := h.Store.UserByOIDC(ctx, tok.Issuer, tok.Subject)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.serverError(c, "user by oidc", err)
 		return
 	}
-	if err != nil || user.Name != name || !strings.EqualFold(user.Email, cl.Email) || user.Role != role {
+	if err != nil || user.Name != name || !strings.EqualFold(user.Email, cl.Email) || user.Role != role ||
+		(commissioner != nil && user.CommissionerID != *commissioner) {
 		user, err = h.Store.UpsertOIDCUser(ctx, store.OIDCIdentity{
 			Issuer: tok.Issuer, Subject: tok.Subject, Name: name, Email: cl.Email, Role: role,
+			Commissioner: commissioner,
 		})
 		switch {
 		case errors.Is(err, store.ErrConflict):
 			abort(c, http.StatusForbidden, "Another Homeward user has your email address; ask an administrator.",
 				Detail{Field: "email", Reason: "belongs to another Homeward user"})
+			return
+		case errors.Is(err, store.ErrInvalid) && commissioner != nil && *commissioner != "" && strings.Contains(err.Error(), "commissioner"):
+			// The commissioner was removed since it was looked up.
+			abort(c, http.StatusForbidden, "Your sign-in names a commissioner Homeward does not know; ask an administrator.",
+				Detail{Field: "commissioner", Reason: "the token's " + a.cfg.CommissionerClaim + " claim names no commissioner known to Homeward"})
 			return
 		case errors.Is(err, store.ErrInvalid):
 			abort(c, http.StatusForbidden, "Your sign-in lacks what Homeward needs to know about you.",

@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
 
 	"homeward/api"
 	"homeward/internal/testenv"
@@ -343,6 +345,31 @@ func TestOIDCSignIn(t *testing.T) {
 		}
 	})
 
+	t.Run("without a commissioner claim configured, tokens place no one and an admin's placement is kept", func(t *testing.T) {
+		tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("ivan", func(c map[string]any) {
+			c["local_authority"] = env.Commissioner.Name
+		}))
+		if st, body := get(t, "/v1/episodes", tok); st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		u, _ := env.Store.UserByOIDC(ctx, iss.srv.URL, "ivan")
+		if u.CommissionerID != "" {
+			t.Fatalf("a claim Homeward was not told to read placed the user: %+v", u)
+		}
+		other := env.AddCommissioner(t, "Placed by an admin")
+		if err := env.Store.SetUserCommissioner(ctx, u.ID, other.ID); err != nil {
+			t.Fatal(err)
+		}
+		// A changed name makes the sign-in update the user.
+		tok = sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("ivan", func(c map[string]any) { c["name"] = "Ivan Renamed" }))
+		if st, body := get(t, "/v1/episodes", tok); st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		if u2, _ := env.Store.UserByOIDC(ctx, iss.srv.URL, "ivan"); u2.Name != "Ivan Renamed" || u2.CommissionerID != other.ID {
+			t.Fatalf("after signing in again: %+v; want the admin's commissioner %s kept", u2, other.ID)
+		}
+	})
+
 	t.Run("a deactivated user is refused", func(t *testing.T) {
 		tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("frank", nil))
 		if st, body := get(t, "/v1/episodes", tok); st != 200 {
@@ -383,6 +410,145 @@ func TestOIDCSignIn(t *testing.T) {
 		tok := sign(t, jose.ES256, newKey, "ec-2", iss.claims("grace", nil))
 		if st, body := get(t, "/v1/episodes", tok); st != 200 {
 			t.Fatalf("rotated key: status %d: %s", st, body)
+		}
+	})
+}
+
+// TestOIDCCommissionerClaim: with a commissioner claim configured, the
+// token says which commissioner a staff member works for, on every sign-in,
+// and row-level security follows it.
+func TestOIDCCommissionerClaim(t *testing.T) {
+	iss := newTestIssuer(t)
+	env := testenv.Start(t, testenv.Options{NoWorker: true, OIDC: &api.OIDCConfig{
+		Issuer:            iss.srv.URL,
+		Audience:          "homeward",
+		RoleMap:           map[string]store.Role{"rhi-coordinators": store.RoleCoordinator},
+		CommissionerClaim: "local_authority",
+	}})
+	ctx := context.Background()
+	a := env.AddCommissioner(t, "Ashford Borough")
+	b := env.AddCommissioner(t, "Bexton County")
+	episodeIn := func(commissionerID, ref string) string {
+		t.Helper()
+		child, ep := uuid.NewString(), uuid.NewString()
+		now := time.Now().UTC()
+		if _, err := env.Store.Pool.Exec(ctx, `INSERT INTO children (id, first_name, date_of_birth) VALUES ($1, 'Sam', '2012-01-01')`, child); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Store.Pool.Exec(ctx, `INSERT INTO episodes (id, reference, child_id, status, returned_at, opened_at, offer_deadline, state, state_version, updated_at, commissioner_id)
+			VALUES ($1, $2, $3, 'awaiting_contact', $4, $4, $4, '{}', 1, $4, $5)`, ep, ref, child, now, commissionerID); err != nil {
+			t.Fatal(err)
+		}
+		return ep
+	}
+	epA := episodeIn(a.ID, "HW-OIDC-A")
+	epB := episodeIn(b.ID, "HW-OIDC-B")
+	// lists is the episodes of epA and epB the token's user sees.
+	lists := func(t *testing.T, tok string) string {
+		t.Helper()
+		st, body := env.Do(t, "GET", "/v1/episodes", tok, nil)
+		if st != 200 {
+			t.Fatalf("list: status %d: %s", st, body)
+		}
+		var got struct {
+			Episodes []struct {
+				ID string `json:"id"`
+			} `json:"episodes"`
+		}
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, e := range got.Episodes {
+			switch e.ID {
+			case epA:
+				seen = append(seen, "A")
+			case epB:
+				seen = append(seen, "B")
+			}
+		}
+		sort.Strings(seen)
+		return strings.Join(seen, ",")
+	}
+	token := func(sub string, commissioner any) string {
+		return sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims(sub, func(c map[string]any) {
+			if commissioner != nil {
+				c["local_authority"] = commissioner
+			}
+		}))
+	}
+	user := func(t *testing.T, sub string) store.User {
+		t.Helper()
+		u, err := env.Store.UserByOIDC(ctx, iss.srv.URL, sub)
+		if err != nil {
+			t.Fatalf("user %s: %v", sub, err)
+		}
+		return u
+	}
+
+	t.Run("a token naming commissioner A signs in a user who sees only A's episodes", func(t *testing.T) {
+		// Matched case-insensitively.
+		if got := lists(t, token("judy", "ashford BOROUGH")); got != "A" {
+			t.Fatalf("judy sees %q, want A", got)
+		}
+		if u := user(t, "judy"); u.CommissionerID != a.ID {
+			t.Fatalf("judy works for %q, want A (%s)", u.CommissionerID, a.ID)
+		}
+	})
+
+	t.Run("a token naming an unknown commissioner is 403", func(t *testing.T) {
+		st, body := env.Do(t, "GET", "/v1/episodes", token("ken", "Nowhere Council"), nil)
+		wantError(t, st, body, 403, "forbidden", "commissioner")
+		if _, err := env.Store.UserByOIDC(ctx, iss.srv.URL, "ken"); err == nil {
+			t.Fatalf("a token naming an unknown commissioner created a user")
+		}
+		// Nor does it move, or let in, a user who exists.
+		st, body = env.Do(t, "GET", "/v1/episodes", token("judy", "Nowhere Council"), nil)
+		wantError(t, st, body, 403, "forbidden", "commissioner")
+		if u := user(t, "judy"); u.CommissionerID != a.ID {
+			t.Fatalf("a refused token moved judy to %q", u.CommissionerID)
+		}
+		// A claim that is not a string is refused too.
+		st, body = env.Do(t, "GET", "/v1/episodes", token("ken", []string{a.Name}), nil)
+		wantError(t, st, body, 403, "forbidden", "commissioner")
+	})
+
+	t.Run("signing in with another commissioner moves the user", func(t *testing.T) {
+		before := user(t, "judy")
+		if got := lists(t, token("judy", b.Name)); got != "B" {
+			t.Fatalf("judy sees %q after moving, want B", got)
+		}
+		if u := user(t, "judy"); u.ID != before.ID || u.CommissionerID != b.ID {
+			t.Fatalf("after moving: %+v, want user %s with B (%s)", u, before.ID, b.ID)
+		}
+	})
+
+	t.Run("a token without the claim signs in provider staff", func(t *testing.T) {
+		if got := lists(t, token("leo", nil)); got != "A,B" {
+			t.Fatalf("leo sees %q, want A,B", got)
+		}
+		if u := user(t, "leo"); u.CommissionerID != "" {
+			t.Fatalf("leo works for %q, want the provider", u.CommissionerID)
+		}
+		// A user the token moves to the provider, by an empty claim or none.
+		if got := lists(t, token("judy", "")); got != "A,B" {
+			t.Fatalf("judy sees %q with an empty claim, want A,B", got)
+		}
+		if u := user(t, "judy"); u.CommissionerID != "" {
+			t.Fatalf("judy works for %q with an empty claim, want the provider", u.CommissionerID)
+		}
+		lists(t, token("judy", a.Name))
+		if got := lists(t, token("judy", nil)); got != "A,B" {
+			t.Fatalf("judy sees %q without the claim, want A,B", got)
+		}
+	})
+
+	t.Run("the token wins over an administrator's placement", func(t *testing.T) {
+		if err := env.Store.SetUserCommissioner(ctx, user(t, "leo").ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := lists(t, token("leo", a.Name)); got != "A" {
+			t.Fatalf("leo sees %q, want A", got)
 		}
 	})
 }

@@ -23,6 +23,12 @@ type Security struct {
 	// OIDCRoleMap (HOMEWARD_OIDC_ROLE_MAP, "group=role,group=role") maps
 	// claim values to Homeward roles; nil maps role names to themselves.
 	OIDCRoleMap map[string]string
+	// OIDCCommissionerClaim (HOMEWARD_OIDC_COMMISSIONER_CLAIM, default
+	// empty) names the claim (a string) holding the name of the commissioner
+	// the staff member works for; a missing or empty claim makes them the
+	// provider's staff. Set, every sign-in places the user as the token
+	// says; empty, tokens never place users with a commissioner.
+	OIDCCommissionerClaim string
 	// OIDCAlgorithms (HOMEWARD_OIDC_ALGORITHMS, default "RS256,ES256") are
 	// the signature algorithms accepted; only asymmetric ones may be named.
 	OIDCAlgorithms []string
@@ -71,6 +77,8 @@ func loadSecurity(get func(key, def string) string) (Security, []error) {
 		OIDCRoleClaim: get("HOMEWARD_OIDC_ROLE_CLAIM", "roles"),
 		RateLimit:     10,
 		RateBurst:     40,
+
+		OIDCCommissionerClaim: strings.TrimSpace(get("HOMEWARD_OIDC_COMMISSIONER_CLAIM", "")),
 	}
 	if s.OIDCIssuer != "" {
 		u, err := url.Parse(s.OIDCIssuer)

@@ -12,7 +12,7 @@ func TestSecurityDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := c.Security
-	if s.OIDCIssuer != "" || s.OIDCRoleClaim != "roles" || s.OIDCRoleMap != nil ||
+	if s.OIDCIssuer != "" || s.OIDCRoleClaim != "roles" || s.OIDCRoleMap != nil || s.OIDCCommissionerClaim != "" ||
 		!reflect.DeepEqual(s.OIDCAlgorithms, []string{"RS256", "ES256"}) ||
 		s.RateLimit != 10 || s.RateBurst != 40 || s.TrustedProxies != nil || s.CORSOrigins != nil {
 		t.Errorf("security defaults = %+v", s)
@@ -30,6 +30,8 @@ func TestSecurityFromEnvironment(t *testing.T) {
 		"HOMEWARD_RATE_BURST":      "5",
 		"HOMEWARD_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
 		"HOMEWARD_CORS_ORIGINS":    "https://app.example.org,http://localhost:5173",
+
+		"HOMEWARD_OIDC_COMMISSIONER_CLAIM": "local_authority",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +43,8 @@ func TestSecurityFromEnvironment(t *testing.T) {
 		OIDCAlgorithms: []string{"ES256"}, RateLimit: 2.5, RateBurst: 5,
 		TrustedProxies: []string{"10.0.0.0/8", "192.0.2.1"},
 		CORSOrigins:    []string{"https://app.example.org", "http://localhost:5173"},
+
+		OIDCCommissionerClaim: "local_authority",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("security = %+v\nwant %+v", s, want)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // OIDCIdentity is a staff member as an OpenID Connect issuer vouches for
@@ -17,6 +18,11 @@ type OIDCIdentity struct {
 	Name    string
 	Email   string
 	Role    Role
+	// Commissioner, when not nil, is the commissioner the issuer places the
+	// user with: the id of one, or "" for the provider. It is set on every
+	// sign-in, so the token is the source of truth. Nil leaves an existing
+	// user's commissioner as it is (a new user works for the provider).
+	Commissioner *string
 }
 
 // UserByOIDC finds the user, active or not, signed in as subject of issuer.
@@ -37,8 +43,10 @@ func (s *Store) UserByOIDC(ctx context.Context, issuer, subject string) (User, e
 }
 
 // UpsertOIDCUser creates the user signed in as id.Subject of id.Issuer, or
-// brings its name, email and role up to date. It never changes whether the
-// user is active. ErrConflict when another user has the email.
+// brings its name, email and role up to date, and its commissioner when
+// id.Commissioner is not nil, in one statement. It never changes whether
+// the user is active. ErrConflict when another user has the email,
+// ErrInvalid when id.Commissioner names no commissioner.
 func (s *Store) UpsertOIDCUser(ctx context.Context, id OIDCIdentity) (User, error) {
 	id.Name, id.Email = strings.TrimSpace(id.Name), strings.TrimSpace(id.Email)
 	switch {
@@ -51,12 +59,23 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, id OIDCIdentity) (User, erro
 	case !id.Role.Valid():
 		return User{}, fmt.Errorf("store: oidc user: %w: unknown role", ErrInvalid)
 	}
+	setCommissioner := id.Commissioner != nil
+	var cid *string // NULL: the provider
+	if setCommissioner && *id.Commissioner != "" {
+		c, ok := parseID(*id.Commissioner)
+		if !ok {
+			return User{}, fmt.Errorf("store: oidc user: %w: commissioner id is not a uuid", ErrInvalid)
+		}
+		cid = &c
+	}
 	rows, err := s.Pool.Query(ctx,
-		`INSERT INTO users (id, name, email, role, oidc_issuer, oidc_subject) VALUES ($1, $2, $3, $4, $5, $6)
+		`INSERT INTO users (id, name, email, role, oidc_issuer, oidc_subject, commissioner_id)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7)
 		 ON CONFLICT (oidc_issuer, oidc_subject) DO UPDATE
-		    SET name = EXCLUDED.name, email = EXCLUDED.email, role = EXCLUDED.role
+		    SET name = EXCLUDED.name, email = EXCLUDED.email, role = EXCLUDED.role,
+		        commissioner_id = CASE WHEN $8::boolean THEN EXCLUDED.commissioner_id ELSE users.commissioner_id END
 		 RETURNING `+userColumns,
-		uuid.NewString(), id.Name, id.Email, string(id.Role), id.Issuer, id.Subject)
+		uuid.NewString(), id.Name, id.Email, string(id.Role), id.Issuer, id.Subject, cid, setCommissioner)
 	if err != nil {
 		return User{}, wrap("oidc user", err)
 	}
@@ -64,6 +83,10 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, id OIDCIdentity) (User, erro
 	if err != nil {
 		if _, ok := isUniqueViolation(err); ok {
 			return User{}, fmt.Errorf("store: oidc user: %w: a user with this email already exists", ErrConflict)
+		}
+		var pg *pgconn.PgError
+		if errors.As(err, &pg) && pg.Code == "23503" {
+			return User{}, fmt.Errorf("store: oidc user: %w: no such commissioner", ErrInvalid)
 		}
 		return User{}, wrap("oidc user", err)
 	}
