@@ -87,12 +87,19 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 		conn.Release()
 	}()
 
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    integer PRIMARY KEY,
-		name       text NOT NULL DEFAULT '',
-		applied_at timestamptz NOT NULL DEFAULT now()
-	)`); err != nil {
-		return wrap("migrate: create schema_migrations", err)
+	// Only when missing: a login that owns nothing may not create tables.
+	var tracked bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&tracked); err != nil {
+		return wrap("migrate: look for schema_migrations", err)
+	}
+	if !tracked {
+		if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer PRIMARY KEY,
+			name       text NOT NULL DEFAULT '',
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return wrap("migrate: create schema_migrations", err)
+		}
 	}
 	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
