@@ -10,8 +10,9 @@ import (
 func TestUserLimiterMemory(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newUserLimiter(1, 2, 10*time.Minute, 3)
-	for _, u := range []string{"a", "b", "c"} {
-		if _, ok := l.allow(u, t0); !ok {
+	// Distinct instants: with a tie, either user would rightly be forgotten.
+	for i, u := range []string{"a", "b", "c"} {
+		if _, ok := l.allow(u, t0.Add(time.Duration(i)*time.Millisecond)); !ok {
 			t.Fatalf("%s limited on its first request", u)
 		}
 	}
