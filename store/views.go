@@ -141,17 +141,13 @@ type EpisodeDetail struct {
 	UpdatedAt           time.Time               `json:"updated_at"`
 }
 
-// EscalationView is one line of the escalations list.
+// EscalationView is one line of the escalations list: the escalation as
+// the episode page shows it, with the episode it belongs to.
 type EscalationView struct {
-	ID          int64                  `json:"id"`
-	EpisodeID   string                 `json:"episode_id"`
-	Reference   string                 `json:"reference"`
-	Kind        episode.EscalationKind `json:"kind"`
-	Reason      string                 `json:"reason"`
-	DueAt       time.Time              `json:"due_at"`
-	TriggeredAt time.Time              `json:"triggered_at"`
-	SentAt      *time.Time             `json:"sent_at"`
-	Recipients  int                    `json:"recipients"`
+	ID        int64  `json:"id"`
+	EpisodeID string `json:"episode_id"`
+	Reference string `json:"reference"`
+	EscalationSummary
 }
 
 // EpisodeFilter selects episodes. Empty fields do not filter. Overdue keeps
