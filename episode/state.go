@@ -22,7 +22,12 @@ type State struct {
 	Declines            int              `json:"declines"`
 	AssignedInterviewer string           `json:"assigned_interviewer,omitempty"`
 	Contact             ContactDetails   `json:"contact"` // what the contact plan can use
+	// ContactAttempts, Timeline and Interview.History hold the entries not
+	// yet written to the case records; the counts and LastAttemptAt keep
+	// what the rules need of those already written (see ForgetSaved).
 	ContactAttempts     []ContactAttempt `json:"contact_attempts"`
+	AttemptCount        int              `json:"attempt_count"`
+	LastAttemptAt       *time.Time       `json:"last_attempt_at,omitempty"`
 	FailedAttempts      int              `json:"failed_attempts"` // consecutive, since the child was last reached
 	UnusableMethods     []Method         `json:"unusable_methods,omitempty"`
 	NextContact         *NextContact     `json:"next_contact,omitempty"`
@@ -33,6 +38,7 @@ type State struct {
 	EndedAt             *time.Time       `json:"ended_at,omitempty"`
 	Escalations         []Escalation     `json:"escalations"`
 	Timeline            []TimelineEntry  `json:"timeline"`
+	TimelineCount       int              `json:"timeline_count"`
 	Policy              Policy           `json:"policy"`
 	// Version grows with every change, so a projection never goes backwards.
 	Version int `json:"version"`
@@ -41,6 +47,11 @@ type State struct {
 	// it opens; it decides who may see it. Empty only for episodes opened
 	// before commissioners existed.
 	CommissionerID string `json:"commissioner_id,omitempty"`
+
+	// ReceivedAt is when the referral reached Homeward (the API's receipt),
+	// which may be earlier than OpenedAt when no worker ran for a while.
+	// Zero for episodes opened before it was recorded: OpenedAt stands in.
+	ReceivedAt time.Time `json:"received_at,omitempty"`
 }
 
 // Reference is the short, non-identifying reference staff and emails use.
@@ -85,7 +96,8 @@ func New(id string, r Referral, p Policy, openedBy string, now time.Time) *State
 func (s *State) touch() { s.Version++ }
 
 func (s *State) note(at time.Time, typ, summary, actor string) {
-	s.Timeline = append(s.Timeline, TimelineEntry{Seq: len(s.Timeline) + 1, At: at.UTC(), Type: typ, Summary: summary, Actor: actor})
+	s.TimelineCount++
+	s.Timeline = append(s.Timeline, TimelineEntry{Seq: s.TimelineCount, At: at.UTC(), Type: typ, Summary: summary, Actor: actor})
 	s.touch()
 }
 
@@ -107,10 +119,27 @@ func invalid(field, format string, a ...any) *Problem {
 	return &Problem{Field: field, Reason: fmt.Sprintf(format, a...)}
 }
 
-// Check tells whether ev can be applied now. It checks the event against
-// the episode; checks that need a clock (nothing in the future) belong to
-// the caller, which has one.
+// Check tells whether ev can be applied now: the event on its own
+// (Validate), who sent it, and the event against the episode. It is the
+// validator of every outcome the episode receives.
 func (s *State) Check(ev Event) *Problem {
+	if ps := ev.Validate(); len(ps) > 0 {
+		return ps[0]
+	}
+	if !s.Status.Open() {
+		return conflict("status", "the episode is %s and accepts no more outcomes", s.Status)
+	}
+	if ev.ActorRole == RoleInterviewer && ev.Type != EventAssignment && s.AssignedInterviewer != ev.Actor {
+		return conflict("assigned_interviewer", "the episode is not assigned to you")
+	}
+	return s.CheckSignalled(ev)
+}
+
+// CheckSignalled checks ev against the episode only. Outcomes that arrived
+// as signals (before outcomes were updates) were validated by the API of
+// their day and are checked with this alone, so that they replay as they
+// ran.
+func (s *State) CheckSignalled(ev Event) *Problem {
 	if !s.Status.Open() {
 		return conflict("status", "the episode is %s and accepts no more outcomes", s.Status)
 	}
@@ -149,8 +178,8 @@ func (s *State) checkAttempt(a *AttemptInput) *Problem {
 	if a.AttemptedAt.Before(s.ReturnedAt) {
 		return invalid("attempted_at", "is before the child returned (%s)", s.ReturnedAt.Format(time.RFC3339))
 	}
-	if n := len(s.ContactAttempts); n > 0 && a.AttemptedAt.Before(s.ContactAttempts[n-1].AttemptedAt) {
-		return invalid("attempted_at", "is before the previous contact attempt (%s)", s.ContactAttempts[n-1].AttemptedAt.Format(time.RFC3339))
+	if last := s.LastAttemptAt; last != nil && a.AttemptedAt.Before(*last) {
+		return invalid("attempted_at", "is before the previous contact attempt (%s)", last.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -277,11 +306,13 @@ func (s *State) Apply(ev Event, now time.Time) {
 
 func (s *State) applyAttempt(in AttemptInput, actor string, now time.Time) {
 	at := in.AttemptedAt.UTC()
+	s.AttemptCount++
+	s.LastAttemptAt = &at
 	s.ContactAttempts = append(s.ContactAttempts, ContactAttempt{
-		Seq: len(s.ContactAttempts) + 1, Method: in.Method, Outcome: in.Outcome,
+		Seq: s.AttemptCount, Method: in.Method, Outcome: in.Outcome,
 		AttemptedAt: at, Notes: in.Notes, RecordedBy: actor, RecordedAt: now,
 	})
-	s.note(now, "contact_attempt", fmt.Sprintf("Contact attempt %d by %s: %s", len(s.ContactAttempts), in.Method, strings.ReplaceAll(string(in.Outcome), "_", " ")), actor)
+	s.note(now, "contact_attempt", fmt.Sprintf("Contact attempt %d by %s: %s", s.AttemptCount, in.Method, strings.ReplaceAll(string(in.Outcome), "_", " ")), actor)
 
 	if in.Outcome.Reached() {
 		s.FailedAttempts = 0
@@ -371,7 +402,8 @@ func (s *State) applyInterview(u InterviewUpdate, actor string, now time.Time) {
 		s.Interview = &Interview{}
 	}
 	iv := s.Interview
-	iv.History = append(iv.History, InterviewEntry{Seq: len(iv.History) + 1, Update: u, RecordedBy: actor, RecordedAt: now})
+	iv.Entries++
+	iv.History = append(iv.History, InterviewEntry{Seq: iv.Entries, Update: u, RecordedBy: actor, RecordedAt: now})
 	if u.Venue != "" {
 		iv.Venue = u.Venue
 	}
@@ -452,14 +484,22 @@ func (s *State) Due(now time.Time) []Escalation {
 	return due
 }
 
+// receivedAt is when the referral reached Homeward.
+func (s *State) receivedAt() time.Time {
+	if s.ReceivedAt.IsZero() {
+		return s.OpenedAt
+	}
+	return s.ReceivedAt
+}
+
 func (s *State) warningAt() time.Time { return s.OfferDeadline.Add(-s.Policy.DeadlineWarningLead) }
 
 // breachReason gives the reason commissioners report breaches by.
 func (s *State) breachReason() string {
 	switch {
-	case !s.OpenedAt.Before(s.OfferDeadline):
+	case !s.receivedAt().Before(s.OfferDeadline):
 		return "late_notification"
-	case len(s.ContactAttempts) == 0:
+	case s.AttemptCount == 0:
 		return "no_contact_attempted"
 	default:
 		return "no_contact"

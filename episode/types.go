@@ -1,7 +1,7 @@
 // Package episode holds the rules of one missing episode, from referral to
-// exit, as plain data and pure functions. The Temporal workflow drives them;
-// the API runs the same checks before it signals, so both agree on what may
-// happen next.
+// exit, as plain data and pure functions. The Temporal workflow drives them:
+// its update validator is State.Check, so the episode alone decides what
+// may happen next.
 package episode
 
 import (
@@ -173,8 +173,13 @@ const (
 
 // Event is one outcome sent to the episode. Exactly one payload is set.
 type Event struct {
-	Type       EventType        `json:"type"`
-	Actor      string           `json:"actor"`
+	Type  EventType `json:"type"`
+	Actor string    `json:"actor"`
+	// ActorRole is the sender's role; an interviewer's outcomes count only
+	// on an episode assigned to them.
+	ActorRole string `json:"actor_role,omitempty"`
+	// RecordedAt is when the outcome was received; nothing it reports may
+	// have happened later.
 	RecordedAt time.Time        `json:"recorded_at"`
 	Assignment *Assignment      `json:"assignment,omitempty"`
 	Attempt    *AttemptInput    `json:"contact_attempt,omitempty"`
@@ -278,7 +283,10 @@ type Interview struct {
 	Record       *InterviewRecord `json:"record,omitempty"`
 	Missed       int              `json:"missed"`
 	Reschedules  int              `json:"reschedules"`
-	History      []InterviewEntry `json:"history"`
+	// History holds the updates not yet written to the case records;
+	// Entries counts them all.
+	History []InterviewEntry `json:"history"`
+	Entries int              `json:"entries"`
 }
 
 // InterviewEntry is one recorded interview update, kept in order.

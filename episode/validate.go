@@ -1,0 +1,263 @@
+package episode
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on what one outcome may carry. Every free-text field and list is
+// bounded, so no outcome, and no number of outcomes, can grow an episode's
+// workflow history past what Temporal accepts. The OpenAPI document states
+// the same numbers.
+const (
+	// MaxShortText bounds names, numbers, references and venues.
+	MaxShortText = 200
+	// MaxText bounds notes, details and accounts of what happened.
+	MaxText = 4000
+	// MaxItemText bounds one item of a list (a push factor, an action).
+	MaxItemText = 500
+	// MaxItems bounds every list.
+	MaxItems = 20
+	// ClockSkew is how far ahead of the instant the outcome was received a
+	// client's "now" may be.
+	ClockSkew = 2 * time.Minute
+)
+
+// RoleInterviewer is the role whose outcomes count only on episodes
+// assigned to them.
+const RoleInterviewer = "interviewer"
+
+// Problems lists every problem found with one input.
+type Problems []*Problem
+
+func (ps *Problems) add(field, format string, a ...any) { *ps = append(*ps, invalid(field, format, a...)) }
+
+func (ps *Problems) text(field, v string, max int) {
+	if utf8.RuneCountInString(v) > max {
+		ps.add(field, "must be at most %d characters", max)
+	}
+}
+
+func (ps *Problems) required(field, v string) bool {
+	if strings.TrimSpace(v) == "" {
+		ps.add(field, "is required")
+		return false
+	}
+	return true
+}
+
+func (ps *Problems) list(field string, items []string, maxItem int) {
+	if len(items) > MaxItems {
+		ps.add(field, "must have at most %d items", MaxItems)
+		return
+	}
+	for i, it := range items {
+		f := field + "[" + strconv.Itoa(i) + "]"
+		if strings.TrimSpace(it) == "" {
+			ps.add(f, "must not be empty")
+		}
+		ps.text(f, it, maxItem)
+	}
+}
+
+func oneOf[T ~string](ps *Problems, field string, v T, allowed []T) {
+	if v == "" {
+		ps.add(field, "is required")
+		return
+	}
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	ps.add(field, "must be one of %s", strings.Join(names, ", "))
+}
+
+// instant checks a required instant that cannot be after the outcome was
+// received (the event's RecordedAt, when known).
+func (ps *Problems) instant(field string, t time.Time, received time.Time) {
+	switch {
+	case t.IsZero():
+		ps.add(field, "is required")
+	case !received.IsZero() && t.After(received.Add(ClockSkew)):
+		ps.add(field, "must not be in the future")
+	}
+}
+
+// Validate checks the event on its own, without the episode: what is
+// required, the allowed values, that nothing happened after it was
+// received, and the size of every field. It finds every problem, so a
+// person can correct them all at once.
+func (ev Event) Validate() Problems {
+	var ps Problems
+	switch ev.Type {
+	case EventAssignment:
+		if ev.Assignment == nil || strings.TrimSpace(ev.Assignment.InterviewerID) == "" {
+			ps.add("interviewer_id", "is required")
+		}
+	case EventContactAttempt:
+		validateAttempt(&ps, ev.Attempt, ev.RecordedAt)
+	case EventInterview:
+		validateInterview(&ps, ev.Interview, ev.RecordedAt)
+	case EventAgreement:
+		validateAgreement(&ps, ev.Agreement)
+	case EventFollowUp:
+		validateFollowUp(&ps, ev.FollowUp, ev.RecordedAt)
+	case EventClosure:
+		validateClosure(&ps, ev.Closure)
+	default:
+		ps.add("type", "unknown event type %q", ev.Type)
+	}
+	return ps
+}
+
+func validateAttempt(ps *Problems, a *AttemptInput, received time.Time) {
+	if a == nil {
+		ps.add("method", "is required")
+		return
+	}
+	oneOf(ps, "method", a.Method, Methods)
+	oneOf(ps, "outcome", a.Outcome, AttemptOutcomes)
+	ps.instant("attempted_at", a.AttemptedAt, received)
+	ps.text("notes", a.Notes, MaxText)
+}
+
+func validateInterview(ps *Problems, u *InterviewUpdate, received time.Time) {
+	if u == nil {
+		ps.add("outcome", "is required")
+		return
+	}
+	oneOf(ps, "outcome", u.Outcome, InterviewOutcomes)
+	switch u.Outcome {
+	case InterviewScheduled, InterviewRescheduled:
+		if u.ScheduledFor == nil {
+			ps.add("scheduled_for", "is required when the interview is scheduled")
+		}
+	case InterviewHeld:
+		if u.HeldAt == nil {
+			ps.add("held_at", "is required when the interview was held")
+		}
+		if u.Record == nil {
+			ps.add("record", "is required when the interview was held")
+		}
+	}
+	if u.HeldAt != nil {
+		ps.instant("held_at", *u.HeldAt, received)
+	}
+	ps.text("venue", u.Venue, MaxShortText)
+	ps.text("notes", u.Notes, MaxText)
+	if u.Record != nil {
+		validateRecord(ps, u.Record)
+	}
+}
+
+func validateRecord(ps *Problems, r *InterviewRecord) {
+	ri := r.RiskIndicators
+	for _, a := range []struct {
+		field string
+		v     Answer
+	}{
+		{"gone_missing_before", ri.GoneMissingBefore},
+		{"often_away_without_authorisation", ri.OftenAwayWithoutAuthorisation},
+		{"sexual_exploitation_or_trafficking", ri.SexualExploitationOrTrafficking},
+		{"hurt_or_harmed_while_away", ri.HurtOrHarmedWhileAway},
+		{"criminal_exploitation_or_drugs", ri.CriminalExploitationOrDrugs},
+		{"contact_with_people_posing_risk", ri.ContactWithRiskyPeople},
+	} {
+		switch a.v {
+		case "", AnswerYes, AnswerNo, AnswerUnknown: // blank is unknown
+		default:
+			ps.add("record.risk_indicators."+a.field, "must be one of yes, no, unknown")
+		}
+	}
+	ps.list("record.push_factors", r.PushFactors, MaxItemText)
+	ps.list("record.pull_factors", r.PullFactors, MaxItemText)
+	ps.list("record.follow_up_support", r.FollowUpSupport, MaxItemText)
+	ps.list("record.referrals_made", r.ReferralsMade, MaxItemText)
+	ps.text("record.where_child_was", r.WhereChildWas, MaxText)
+	ps.text("record.who_with", r.WhoWith, MaxText)
+	ps.text("record.what_happened", r.WhatHappened, MaxText)
+	ps.text("record.safeguarding_details", r.SafeguardingDetails, MaxText)
+}
+
+func validateAgreement(ps *Problems, a *Agreement) {
+	if a == nil {
+		ps.add("shared_with", "is required")
+		return
+	}
+	if !a.ConfidentialityExplained {
+		ps.add("confidentiality_explained", "must be true: explain confidentiality to the child before recording the agreement")
+	}
+	if len(a.SharedWith) > MaxItems {
+		ps.add("shared_with", "must have at most %d items", MaxItems)
+	} else {
+		for i, s := range a.SharedWith {
+			f := "shared_with[" + strconv.Itoa(i) + "]"
+			oneOf(ps, f+".party", s.Party, Parties)
+			if strings.TrimSpace(s.What) == "" {
+				ps.add(f+".what", "is required: say what will be shared")
+			}
+			ps.text(f+".what", s.What, MaxText)
+		}
+	}
+	ps.text("notes", a.Notes, MaxText)
+}
+
+func validateFollowUp(ps *Problems, f *FollowUpRecord, received time.Time) {
+	if f == nil {
+		ps.add("completed_at", "is required")
+		return
+	}
+	ps.instant("completed_at", f.CompletedAt, received)
+	ps.required("outcome", f.Outcome)
+	ps.text("outcome", f.Outcome, MaxText)
+	ps.list("actions_taken", f.ActionsTaken, MaxItemText)
+}
+
+func validateClosure(ps *Problems, c *ClosureRequest) {
+	if c == nil {
+		ps.add("reason", "is required")
+		return
+	}
+	oneOf(ps, "reason", c.Reason, ClosureReasons)
+	if c.Reason == ClosureOther && strings.TrimSpace(c.Details) == "" {
+		ps.add("details", "is required when the reason is other")
+	}
+	ps.text("details", c.Details, MaxText)
+}
+
+// Validate checks a referral's free text and lists against their limits.
+// The API checks the rest of a referral (dates, choices) as it decodes it.
+func (r Referral) Validate() Problems {
+	var ps Problems
+	ps.text("child.first_name", r.Child.FirstName, MaxShortText)
+	ps.text("child.last_name", r.Child.LastName, MaxShortText)
+	ps.text("child.gender", r.Child.Gender, MaxShortText)
+	ps.text("police_reference", r.PoliceReference, MaxShortText)
+	ps.text("referral_source", r.Source, MaxShortText)
+	c := r.Contact
+	ps.text("contact.child_phone", c.ChildPhone, MaxShortText)
+	ps.text("contact.child_mobile", c.ChildMobile, MaxShortText)
+	ps.text("contact.address", c.Address, MaxItemText)
+	if len(c.Carers) > MaxItems {
+		ps.add("contact.carers", "must have at most %d items", MaxItems)
+	} else {
+		for i, k := range c.Carers {
+			f := "contact.carers[" + strconv.Itoa(i) + "]"
+			ps.text(f+".name", k.Name, MaxShortText)
+			ps.text(f+".relationship", k.Relationship, MaxShortText)
+			ps.text(f+".phone", k.Phone, MaxShortText)
+			ps.text(f+".email", k.Email, MaxShortText)
+		}
+	}
+	ps.text("preferences.worker_gender", r.Preferences.WorkerGender, MaxShortText)
+	ps.text("preferences.language", r.Preferences.Language, MaxShortText)
+	ps.text("preferences.notes", r.Preferences.Notes, MaxText)
+	return ps
+}
