@@ -44,7 +44,7 @@ func (a *Activities) logger() *slog.Logger {
 // SaveEpisode writes a snapshot of the episode to the case records. Older
 // snapshots than the one stored are ignored, so retries and replays are safe.
 func (a *Activities) SaveEpisode(ctx context.Context, in SaveEpisodeInput) (SaveEpisodeResult, error) {
-	applied, err := a.Store.SaveEpisode(ctx, in.State, in.Referral)
+	applied, err := a.Store.SaveEpisode(ctx, in.State, in.Referral, in.Answers...)
 	if err != nil {
 		return SaveEpisodeResult{}, fmt.Errorf("saving episode %s version %d: %w", in.State.EpisodeID, in.State.Version, err)
 	}

@@ -4,14 +4,20 @@ import (
 	"time"
 
 	"homeward/episode"
+	"homeward/store"
 )
 
 // SaveEpisodeInput carries a snapshot of the episode for the case records.
 // Referral is set until the first save succeeds, so the child and the
 // referral are written exactly once without a second round trip.
+//
+// The state holds only the entries of its growing lists (attempts,
+// interview updates, timeline) that the records do not hold yet; Answers
+// are the episode's answers to the outcomes among them.
 type SaveEpisodeInput struct {
-	State    episode.State     `json:"state"`
-	Referral *episode.Referral `json:"referral,omitempty"`
+	State    episode.State         `json:"state"`
+	Referral *episode.Referral     `json:"referral,omitempty"`
+	Answers  []store.OutcomeAnswer `json:"answers,omitempty"`
 }
 
 type SaveEpisodeResult struct {

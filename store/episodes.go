@@ -36,7 +36,10 @@ func ChildIDForEpisode(episodeID string) string {
 // ref.Child.ID names a known child, and carries the referral. Saving it
 // again (a retry) cannot create a second child: the new child's id is
 // derived from the episode id.
-func (s *Store) SaveEpisode(ctx context.Context, st episode.State, ref *episode.Referral) (applied bool, err error) {
+//
+// answers are the episode's answers to the outcomes in st, written in the
+// same transaction (an answer written before is kept).
+func (s *Store) SaveEpisode(ctx context.Context, st episode.State, ref *episode.Referral, answers ...OutcomeAnswer) (applied bool, err error) {
 	id, ok := parseID(st.EpisodeID)
 	if !ok {
 		return false, fmt.Errorf("store: save episode: %w: episode id is not a uuid", ErrInvalid)
@@ -100,6 +103,9 @@ func (s *Store) SaveEpisode(ctx context.Context, st episode.State, ref *episode.
 			return wrap("save episode", err)
 		}
 		if err := saveChildRows(ctx, tx, id, st); err != nil {
+			return err
+		}
+		if err := saveAnswers(ctx, tx, id, answers); err != nil {
 			return err
 		}
 		applied = true
