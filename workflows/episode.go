@@ -11,15 +11,28 @@ import (
 
 	"homeward/activities"
 	"homeward/episode"
+	"homeward/store"
 )
 
 const (
 	// TaskQueue is where episode workflows and their activities run.
 	TaskQueue = "homeward-episodes"
-	// SignalEvent carries every recorded outcome, in one ordered stream.
+	// UpdateOutcome records one outcome (assignment, contact attempt,
+	// interview, agreement, follow-up, closure). Its validator is the
+	// episode's own rules; its result is the episode as it now stands.
+	UpdateOutcome = "record-outcome"
+	// SignalEvent carried outcomes before they were updates. Episodes opened
+	// then may still receive one from an API of that time, so it is still
+	// received, in order, and checked by the episode.
 	SignalEvent = "episode-event"
 	// QueryState returns the episode's current state.
 	QueryState = "episode-state"
+
+	// changeOutcomeUpdates names the change that made outcomes updates: runs
+	// from then on project only what changed and continue as new, runs
+	// started before it keep running as they did.
+	changeOutcomeUpdates = "outcome-updates"
+	versionOutcomeUpdates = 1
 )
 
 // WorkflowID is deterministic and carries nothing about the child.
@@ -35,6 +48,32 @@ type EpisodeInput struct {
 	AssignedInterviewer string `json:"assigned_interviewer,omitempty"`
 	// CommissionerID is the commissioner the episode belongs to.
 	CommissionerID string `json:"commissioner_id,omitempty"`
+	// ReceivedAt is when the API received the referral: a breach is blamed
+	// on late notification only when this was already past the deadline.
+	ReceivedAt time.Time `json:"received_at,omitempty"`
+	// Continued is set when the episode continues as new.
+	Continued *Continued `json:"continued,omitempty"`
+}
+
+// Continued is what one run of an episode hands to the next.
+type Continued struct {
+	State episode.State `json:"state"`
+	// Saved is the state version the case records hold.
+	Saved int `json:"saved"`
+	// Answers are the latest answers to outcomes, so that a retry that
+	// reaches the new run gets the first answer.
+	Answers []store.OutcomeAnswer `json:"answers,omitempty"`
+	// Reminders were being emailed when the run ended.
+	Reminders []activities.SendReminderInput `json:"reminders,omitempty"`
+}
+
+// OutcomeInput is one outcome sent as an update. Its update id is the
+// caller's idempotency key (scoped to them) or a random one.
+type OutcomeInput struct {
+	Event episode.Event `json:"event"`
+	// RequestHash identifies the request, so the API can tell a retry from
+	// another request that reused its key.
+	RequestHash string `json:"request_hash,omitempty"`
 }
 
 // EpisodeResult is how the episode ended.
@@ -45,37 +84,84 @@ type EpisodeResult struct {
 // a is only used to name activity methods; the worker holds the real one.
 var a *activities.Activities
 
-// episodeWorkflow holds the serialisable state and what signals delivered
-// but the main loop has not processed yet.
+// Continue-as-new thresholds, far below Temporal's limits (51,200 events,
+// 50 MB), in case the server does not suggest it first.
+const (
+	continueAfterEvents = 2000
+	continueAfterBytes  = 2 << 20
+	// recentAnswers is how many answers a run keeps for retries once the
+	// case records hold them.
+	recentAnswers = 100
+)
+
+// episodeWorkflow holds the serialisable state and what is in flight.
 type episodeWorkflow struct {
 	state    *episode.State
 	referral episode.Referral
-	inbox    []episode.Event
-	saved    int // the state version last written to the case records
-	sending  int // escalations and reminders in flight
+	// bounded is true for runs that project only what changed and continue
+	// as new (every run since outcomes became updates).
+	bounded bool
+	inbox   []episode.Event // signalled outcomes not processed yet
+	changed int             // counts outcomes, so the main loop wakes
+	saved   int             // the state version last written to the case records
+	sending int             // escalations and reminders in flight
+	// pending answers are not in the case records yet; recent ones are.
+	pending, recent []store.OutcomeAnswer
+	reminders       []activities.SendReminderInput // being emailed
 }
 
 // Episode is the workflow of one missing episode, from referral to exit.
 func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
 	w := &episodeWorkflow{referral: in.Referral}
-	w.state = episode.New(in.EpisodeID, in.Referral, in.Policy, in.OpenedBy, workflow.Now(ctx))
-	w.state.CommissionerID = in.CommissionerID
-	if in.AssignedInterviewer != "" {
-		w.state.Apply(episode.Event{Type: episode.EventAssignment, Actor: in.OpenedBy,
-			Assignment: &episode.Assignment{InterviewerID: in.AssignedInterviewer}}, workflow.Now(ctx))
+	w.bounded = workflow.GetVersion(ctx, changeOutcomeUpdates, workflow.DefaultVersion, versionOutcomeUpdates) >= versionOutcomeUpdates
+	if c := in.Continued; c != nil {
+		st := c.State
+		w.state, w.saved, w.recent = &st, c.Saved, c.Answers
+	} else {
+		w.open(ctx, in)
 	}
 	if err := w.setup(ctx); err != nil {
 		return EpisodeResult{}, err
 	}
 	w.startProjector(ctx)
+	if c := in.Continued; c != nil {
+		w.resume(ctx, c)
+	}
 	return w.run(ctx)
 }
 
-// setup registers the handlers; they only record what arrived.
+func (w *episodeWorkflow) open(ctx workflow.Context, in EpisodeInput) {
+	w.state = episode.New(in.EpisodeID, in.Referral, in.Policy, in.OpenedBy, workflow.Now(ctx))
+	w.state.CommissionerID = in.CommissionerID
+	w.state.ReceivedAt = in.ReceivedAt.UTC()
+	if in.AssignedInterviewer != "" {
+		w.state.Apply(episode.Event{Type: episode.EventAssignment, Actor: in.OpenedBy,
+			Assignment: &episode.Assignment{InterviewerID: in.AssignedInterviewer}}, workflow.Now(ctx))
+	}
+}
+
+// resume sends again what the previous run was still sending: each
+// recipient is emailed once however often a send is repeated.
+func (w *episodeWorkflow) resume(ctx workflow.Context, c *Continued) {
+	for _, e := range w.state.Escalations {
+		if e.SentAt == nil && !e.Failed {
+			w.sendEscalation(ctx, e)
+		}
+	}
+	for _, r := range c.Reminders {
+		w.sendReminderInput(ctx, r)
+	}
+}
+
+// setup registers the query, the outcome update and the legacy signal.
 func (w *episodeWorkflow) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (episode.State, error) {
 		return *w.state, nil
 	}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOutcome, w.recordOutcome,
+		workflow.UpdateHandlerOptions{Validator: w.validateOutcome}); err != nil {
 		return err
 	}
 	ch := workflow.GetSignalChannel(ctx, SignalEvent)
@@ -89,34 +175,90 @@ func (w *episodeWorkflow) setup(ctx workflow.Context) error {
 	return nil
 }
 
+// validateOutcome is the episode's own rules. A refused outcome leaves no
+// trace in the history; the caller gets the field and the reason.
+func (w *episodeWorkflow) validateOutcome(ctx workflow.Context, in OutcomeInput) error {
+	if _, ok := w.answer(workflow.GetCurrentUpdateInfo(ctx).ID); ok {
+		return nil // a retry: it gets the first answer
+	}
+	if p := w.state.Check(in.Event); p != nil {
+		return ProblemError(p)
+	}
+	return nil
+}
+
+// recordOutcome applies the outcome and raises at once what it makes due
+// (a safeguarding concern above all), so a closure right after cannot
+// stop the escalation.
+func (w *episodeWorkflow) recordOutcome(ctx workflow.Context, in OutcomeInput) (store.OutcomeAnswer, error) {
+	id := workflow.GetCurrentUpdateInfo(ctx).ID
+	if ans, ok := w.answer(id); ok {
+		return ans, nil
+	}
+	now := workflow.Now(ctx)
+	w.state.Apply(in.Event, now)
+	w.raiseDue(ctx, now)
+	w.changed++
+	ans := store.OutcomeAnswer{UpdateID: id, EpisodeID: w.state.EpisodeID, RequestHash: in.RequestHash,
+		Recorded: in.Event.Type, Episode: w.state.Summary()}
+	w.pending = append(w.pending, ans)
+	return ans, nil
+}
+
+func (w *episodeWorkflow) answer(updateID string) (store.OutcomeAnswer, bool) {
+	for _, list := range [][]store.OutcomeAnswer{w.pending, w.recent} {
+		for _, a := range list {
+			if a.UpdateID == updateID {
+				return a, true
+			}
+		}
+	}
+	return store.OutcomeAnswer{}, false
+}
+
+// Problem error types: the API answers 409 for a conflict, 400 otherwise.
+const (
+	ErrConflict = "episode.conflict"
+	ErrInvalid  = "episode.invalid"
+)
+
+// ProblemError is a refused outcome as a Temporal error carrying the
+// field and the reason.
+func ProblemError(p *episode.Problem) error {
+	typ := ErrInvalid
+	if p.Conflict {
+		typ = ErrConflict
+	}
+	return temporal.NewNonRetryableApplicationError(p.Reason, typ, nil, p.Field, p.Reason)
+}
+
 func (w *episodeWorkflow) run(ctx workflow.Context) (EpisodeResult, error) {
-	logger := workflow.GetLogger(ctx)
 	s := w.state
 	for s.Status.Open() {
 		now := workflow.Now(ctx)
-		for _, e := range s.Due(now) {
-			w.sendEscalation(ctx, e)
+		w.raiseDue(ctx, now)
+		if w.readyToContinue(ctx) {
+			return w.continueAsNew(ctx)
 		}
-		if nc := s.DueReminder(now); nc != nil {
-			w.sendReminder(ctx, *nc)
-		}
-		hasEvents := func() bool { return len(w.inbox) > 0 }
+		seen := w.changed
+		woken := func() bool { return len(w.inbox) > 0 || w.changed != seen || w.readyToContinue(ctx) }
 		if wake := s.NextWake(now); wake.IsZero() {
-			if err := workflow.Await(ctx, hasEvents); err != nil {
+			if err := workflow.Await(ctx, woken); err != nil {
 				return EpisodeResult{}, err
 			}
-		} else if _, err := workflow.AwaitWithTimeout(ctx, wake.Sub(now), hasEvents); err != nil {
+		} else if _, err := workflow.AwaitWithTimeout(ctx, wake.Sub(now), woken); err != nil {
 			return EpisodeResult{}, err
 		}
 		w.processInbox(ctx)
 	}
-	logger.Info("Episode ended", "episode", s.EpisodeID, "status", s.Status)
+	workflow.GetLogger(ctx).Info("Episode ended", "episode", s.EpisodeID, "status", s.Status)
 
-	// Escalations already raised are still delivered; outcomes that arrive
-	// while the records catch up are answered in the timeline, not dropped.
+	// Escalations already raised are still delivered, every update is
+	// answered, and signalled outcomes that arrive while the records catch
+	// up are answered in the timeline, not dropped.
 	for {
 		if err := workflow.Await(ctx, func() bool {
-			return len(w.inbox) > 0 || (w.sending == 0 && w.saved == s.Version)
+			return len(w.inbox) > 0 || (w.sending == 0 && w.saved == s.Version && workflow.AllHandlersFinished(ctx))
 		}); err != nil {
 			return EpisodeResult{}, err
 		}
@@ -128,12 +270,23 @@ func (w *episodeWorkflow) run(ctx workflow.Context) (EpisodeResult, error) {
 	return EpisodeResult{Status: s.Status}, nil
 }
 
+// raiseDue raises the escalations and the reminder due at now.
+func (w *episodeWorkflow) raiseDue(ctx workflow.Context, now time.Time) {
+	for _, e := range w.state.Due(now) {
+		w.sendEscalation(ctx, e)
+	}
+	if nc := w.state.DueReminder(now); nc != nil {
+		w.sendReminder(ctx, *nc)
+	}
+}
+
+// processInbox applies outcomes that arrived as signals.
 func (w *episodeWorkflow) processInbox(ctx workflow.Context) {
 	for len(w.inbox) > 0 {
 		ev := w.inbox[0]
 		w.inbox = w.inbox[1:]
 		now := workflow.Now(ctx)
-		if p := w.state.Check(ev); p != nil {
+		if p := w.state.CheckSignalled(ev); p != nil {
 			workflow.GetLogger(ctx).Warn("Outcome rejected", "episode", w.state.EpisodeID, "type", ev.Type, "field", p.Field)
 			w.state.Reject(ev, p, now)
 			continue
@@ -142,73 +295,28 @@ func (w *episodeWorkflow) processInbox(ctx workflow.Context) {
 	}
 }
 
-// startProjector keeps the case records in step with the state. It runs
-// beside the main loop so a slow database never holds up a deadline, and
-// it writes only the newest version, however many changes came meanwhile.
-func (w *episodeWorkflow) startProjector(ctx workflow.Context) {
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: 30 * time.Second,
-			// The records must catch up eventually, however long the database is away.
-			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-		})
-		for {
-			if err := workflow.Await(ctx, func() bool { return w.state.Version > w.saved }); err != nil {
-				return
-			}
-			in := activities.SaveEpisodeInput{State: *w.state}
-			if w.saved == 0 {
-				in.Referral = &w.referral
-			}
-			if err := workflow.ExecuteActivity(actx, a.SaveEpisode, in).Get(actx, nil); err != nil {
-				// Only cancellation ends the retries; try again with the newest state.
-				workflow.GetLogger(ctx).Error("Saving the episode failed", "episode", w.state.EpisodeID, "error", err)
-				continue
-			}
-			w.saved = in.State.Version
-		}
-	})
-}
-
-// mailOptions: an email is retried for a day, with backoff up to five
-// minutes, so a relay outage delays it but does not lose it. The activity
-// itself makes sure each recipient gets it once.
-func mailOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    2 * time.Minute,
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
-	})
-}
-
-func (w *episodeWorkflow) sendEscalation(ctx workflow.Context, e episode.Escalation) {
-	w.sending++
-	in := activities.SendEscalationInput{EpisodeID: w.state.EpisodeID, Reference: w.state.Reference, Escalation: e,
-		CommissionerID: w.state.CommissionerID}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		defer func() { w.sending-- }()
-		var res activities.SendEscalationResult
-		err := workflow.ExecuteActivity(mailOptions(ctx), a.SendEscalation, in).Get(ctx, &res)
-		if err != nil {
-			workflow.GetLogger(ctx).Error("Escalation not sent", "episode", in.EpisodeID, "kind", e.Kind, "error", err)
-			w.state.MarkEscalationFailed(e.Kind, workflow.Now(ctx))
-			return
-		}
-		w.state.MarkEscalationSent(e.Kind, res.SentAt, res.Recipients, workflow.Now(ctx))
-	})
-}
-
-func (w *episodeWorkflow) sendReminder(ctx workflow.Context, nc episode.NextContact) {
-	w.sending++
-	in := activities.SendReminderInput{
-		EpisodeID: w.state.EpisodeID, Reference: w.state.Reference,
-		InterviewerID: w.state.AssignedInterviewer, Attempt: len(w.state.ContactAttempts) + 1, Contact: nc,
-		CommissionerID: w.state.CommissionerID,
+// readyToContinue is true when the history has grown enough to continue
+// as new and nothing would be lost by it: the records hold every change and
+// every answer, and no update or signal is being handled. Until then the
+// main loop keeps every deadline as usual.
+func (w *episodeWorkflow) readyToContinue(ctx workflow.Context) bool {
+	if !w.bounded {
+		return false
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		defer func() { w.sending-- }()
-		if err := workflow.ExecuteActivity(mailOptions(ctx), a.SendReminder, in).Get(ctx, nil); err != nil {
-			workflow.GetLogger(ctx).Error("Reminder not sent", "episode", in.EpisodeID, "attempt", in.Attempt, "error", err)
-		}
+	info := workflow.GetInfo(ctx)
+	grown := info.GetContinueAsNewSuggested() ||
+		info.GetCurrentHistoryLength() >= continueAfterEvents ||
+		info.GetCurrentHistorySize() >= continueAfterBytes
+	return grown && len(w.inbox) == 0 && w.saved == w.state.Version && len(w.pending) == 0 &&
+		workflow.AllHandlersFinished(ctx)
+}
+
+// continueAsNew hands the episode to a new run; emails still being sent
+// are sent again by the new run.
+func (w *episodeWorkflow) continueAsNew(ctx workflow.Context) (EpisodeResult, error) {
+	c := &Continued{State: *w.state, Saved: w.saved, Answers: w.recent, Reminders: w.reminders}
+	workflow.GetLogger(ctx).Info("Episode continues as new", "episode", w.state.EpisodeID, "version", w.state.Version)
+	return EpisodeResult{}, workflow.NewContinueAsNewError(ctx, Episode, EpisodeInput{
+		EpisodeID: w.state.EpisodeID, Policy: w.state.Policy, Continued: c,
 	})
 }

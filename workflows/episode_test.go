@@ -2,16 +2,21 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"homeward/activities"
 	"homeward/episode"
+	"homeward/store"
 )
 
 // recorder stands in for the activities in workflow unit tests: it keeps
@@ -77,7 +82,9 @@ func (r *recorder) escalation(t *testing.T, kind episode.EscalationKind) sentEsc
 	return sentEscalation{}
 }
 
-// final is the last snapshot written to the case records.
+// final is the episode as the case records hold it: the last snapshot,
+// with the entries of its growing lists from every save (each save hands
+// over only those the records do not hold yet), as the store keeps them.
 func (r *recorder) final(t *testing.T) episode.State {
 	t.Helper()
 	r.mu.Lock()
@@ -85,7 +92,47 @@ func (r *recorder) final(t *testing.T) episode.State {
 	if len(r.saves) == 0 {
 		t.Fatal("the episode was never saved")
 	}
-	return r.saves[len(r.saves)-1].State
+	s := r.saves[len(r.saves)-1].State
+	var attempts []episode.ContactAttempt
+	var timeline []episode.TimelineEntry
+	var history []episode.InterviewEntry
+	for _, sv := range r.saves {
+		for _, a := range sv.State.ContactAttempts {
+			if a.Seq > len(attempts) {
+				attempts = append(attempts, a)
+			}
+		}
+		for _, e := range sv.State.Timeline {
+			if e.Seq > len(timeline) {
+				timeline = append(timeline, e)
+			}
+		}
+		if iv := sv.State.Interview; iv != nil {
+			for _, e := range iv.History {
+				if e.Seq > len(history) {
+					history = append(history, e)
+				}
+			}
+		}
+	}
+	s.ContactAttempts, s.Timeline = attempts, timeline
+	if s.Interview != nil {
+		iv := *s.Interview
+		iv.History = history
+		s.Interview = &iv
+	}
+	return s
+}
+
+// answers are the episode's answers to outcomes, from every save.
+func (r *recorder) answers() []store.OutcomeAnswer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []store.OutcomeAnswer
+	for _, sv := range r.saves {
+		out = append(out, sv.Answers...)
+	}
+	return out
 }
 
 type harness struct {
@@ -93,6 +140,11 @@ type harness struct {
 	env   *testsuite.TestWorkflowEnvironment
 	rec   *recorder
 	start time.Time
+	// What the episode answered to each update, by update id.
+	mu       sync.Mutex
+	results  map[string]store.OutcomeAnswer
+	refusals map[string]error
+	sent     int
 }
 
 func newHarness(t *testing.T, start time.Time) *harness {
@@ -105,17 +157,70 @@ func newHarness(t *testing.T, start time.Time) *harness {
 	env.RegisterActivityWithOptions(rec.SaveEpisode, activity.RegisterOptions{Name: "SaveEpisode"})
 	env.RegisterActivityWithOptions(rec.SendEscalation, activity.RegisterOptions{Name: "SendEscalation"})
 	env.RegisterActivityWithOptions(rec.SendReminder, activity.RegisterOptions{Name: "SendReminder"})
-	return &harness{t: t, env: env, rec: rec, start: start}
+	return &harness{t: t, env: env, rec: rec, start: start,
+		results: map[string]store.OutcomeAnswer{}, refusals: map[string]error{}}
 }
 
-// at sends ev once the workflow has run for d.
-func (h *harness) at(d time.Duration, ev episode.Event) {
+// at sends ev as an update once the workflow has run for d, and returns
+// the update's id.
+func (h *harness) at(d time.Duration, ev episode.Event) string {
+	h.mu.Lock()
+	h.sent++
+	id := fmt.Sprintf("update-%d", h.sent)
+	h.mu.Unlock()
+	h.env.RegisterDelayedCallback(func() { h.update(id, ev) }, d)
+	return id
+}
+
+// update sends ev as update id now.
+func (h *harness) update(id string, ev episode.Event) {
+	if ev.RecordedAt.IsZero() {
+		ev.RecordedAt = h.env.Now().UTC()
+	}
+	if ev.Actor == "" {
+		ev.Actor = "interviewer-1"
+	}
+	h.env.UpdateWorkflow(UpdateOutcome, id, &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(err error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.refusals[id] = err
+		},
+		OnComplete: func(v any, err error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if err != nil {
+				h.refusals[id] = err
+				return
+			}
+			h.results[id] = v.(store.OutcomeAnswer)
+		},
+	}, OutcomeInput{Event: ev, RequestHash: "hash-" + id})
+}
+
+// signalAt sends ev as a signal, as outcomes were sent before they were
+// updates, once the workflow has run for d.
+func (h *harness) signalAt(d time.Duration, ev episode.Event) {
 	h.env.RegisterDelayedCallback(func() {
 		if ev.RecordedAt.IsZero() {
 			ev.RecordedAt = h.env.Now().UTC()
 		}
 		h.env.SignalWorkflow(SignalEvent, ev)
 	}, d)
+}
+
+func (h *harness) result(id string) (store.OutcomeAnswer, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err, ok := h.refusals[id]; ok {
+		return store.OutcomeAnswer{}, err
+	}
+	res, ok := h.results[id]
+	if !ok {
+		h.t.Fatalf("update %s was never answered", id)
+	}
+	return res, nil
 }
 
 // attempt records a contact attempt made at the moment it is sent.
@@ -442,8 +547,8 @@ func TestSafeguardingConcernEscalatesAtOnce(t *testing.T) {
 	in := input(t0, fullContact)
 	h.attempt(time.Hour, episode.MethodPhone, episode.OutcomeReachedOffered)
 	h.at(5*time.Hour, episode.Event{Type: episode.EventInterview, Interview: held(t0.Add(4*time.Hour), true)})
-	// An agreement that does not share the concern is refused by the workflow too.
-	h.at(6*time.Hour, episode.Event{Type: episode.EventAgreement, Agreement: &episode.Agreement{ConfidentialityExplained: true,
+	// An agreement that does not share the concern is refused by the episode.
+	refused := h.at(6*time.Hour, episode.Event{Type: episode.EventAgreement, Agreement: &episode.Agreement{ConfidentialityExplained: true,
 		SharedWith: []episode.Sharing{{Party: episode.PartySchool, What: "attendance"}}}})
 	h.close(7 * time.Hour)
 	s := h.run(in)
@@ -455,15 +560,25 @@ func TestSafeguardingConcernEscalatesAtOnce(t *testing.T) {
 	if s.Agreement != nil {
 		t.Errorf("an agreement that withholds a safeguarding concern was applied")
 	}
-	rejected := false
-	for _, l := range s.Timeline {
-		if l.Type == "rejected" {
-			rejected = true
-		}
+	_, err := h.result(refused)
+	field, reason := problemOf(t, err, ErrInvalid)
+	if field != "shared_with" || !strings.Contains(reason, "safeguarding") {
+		t.Errorf("refusal names %s: %s, want shared_with and the safeguarding rule", field, reason)
 	}
-	if !rejected {
-		t.Errorf("the refused agreement left no trace in the timeline")
+}
+
+// problemOf checks err is the episode's refusal of type typ and returns
+// the field and reason it names.
+func problemOf(t *testing.T, err error, typ string) (field, reason string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != typ {
+		t.Fatalf("error = %v, want the episode's %s refusal", err, typ)
 	}
+	if err := appErr.Details(&field, &reason); err != nil {
+		t.Fatalf("refusal details: %v", err)
+	}
+	return field, reason
 }
 
 func TestFollowUpOverdue(t *testing.T) {
@@ -490,6 +605,7 @@ func TestEarlyClosureStopsEveryTimer(t *testing.T) {
 	in := input(t0, fullContact)
 	// The closure and an outcome arrive together: the outcome is refused.
 	h.env.RegisterDelayedCallback(func() {
+		// Signals: outcomes as an API of the time before updates sent them.
 		h.env.SignalWorkflow(SignalEvent, episode.Event{Type: episode.EventClosure, Actor: "coordinator-1", RecordedAt: h.env.Now(),
 			Closure: &episode.ClosureRequest{Reason: episode.ClosureOpenedInError}})
 		h.env.SignalWorkflow(SignalEvent, episode.Event{Type: episode.EventAssignment, Actor: "coordinator-1", RecordedAt: h.env.Now(),
