@@ -37,9 +37,12 @@ type Deps struct {
 	Policy episode.Policy
 	Clock  func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
-	// QueryTimeout bounds the query of an episode's state; past it the last
-	// saved snapshot is used. Default 2s.
+	// QueryTimeout bounds the query of an episode's state. Default 2s.
 	QueryTimeout time.Duration
+	// OutcomeTimeout bounds the wait for an episode to answer an outcome;
+	// past it the answer is 503 and a retry with the same key is safe.
+	// Default 10s.
+	OutcomeTimeout time.Duration
 	// Codec serves /v1/codec/encode and /v1/codec/decode (the Temporal web
 	// UI's codec endpoint); nil answers 404 there.
 	Codec converter.PayloadCodec
@@ -78,6 +81,9 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	if d.QueryTimeout <= 0 {
 		d.QueryTimeout = 2 * time.Second
+	}
+	if d.OutcomeTimeout <= 0 {
+		d.OutcomeTimeout = 10 * time.Second
 	}
 	if d.Codec != nil && d.Temporal != nil {
 		d.Temporal = memoDecodingClient{Client: d.Temporal, codec: d.Codec}

@@ -10,13 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"homeward/episode"
@@ -30,9 +28,6 @@ var idempotencyNamespace = uuid.MustParse("3f0d8a52-5c1e-4b8e-9a55-6f1b2c7d9e10"
 
 const maxIdempotencyKey = 200
 
-// memoRequestHash is the memo key of the hash of the request that opened the
-// episode. The memo never holds personal data.
-const memoRequestHash = "request_hash"
 
 type createEpisodeRequest struct {
 	Child                 *episode.Child          `json:"child"`
@@ -125,9 +120,7 @@ func (r *createEpisodeRequest) validate(now time.Time) problems {
 			p.add("contact", "must give at least one way to reach the child (a phone or mobile number, an address, or a carer's phone)")
 		}
 	}
-	if r.Preferences != nil {
-		p.maxLen("preferences.notes", r.Preferences.Notes, maxNotes)
-	}
+
 	if r.AssignedInterviewerID != "" {
 		if u, err := uuid.Parse(r.AssignedInterviewerID); err != nil {
 			p.add("assigned_interviewer_id", "must be a uuid")
@@ -181,11 +174,11 @@ func (h *handlers) createEpisode(c *gin.Context) {
 	user := currentUser(c)
 	now := h.now()
 
-	var p problems
-	key := c.GetHeader("Idempotency-Key")
-	if utf8.RuneCountInString(key) > maxIdempotencyKey {
-		p.add("Idempotency-Key", "must be at most 200 characters")
+	key, ok := idempotencyKey(c)
+	if !ok {
+		return
 	}
+	var p problems
 	var req createEpisodeRequest
 	if !decode(c, &req) {
 		return
@@ -223,6 +216,11 @@ func (h *handlers) createEpisode(c *gin.Context) {
 			p.add("assigned_interviewer_id", reason)
 		}
 	}
+	if len(p) == 0 {
+		for _, prob := range req.referral().Validate() {
+			p.add(prob.Field, prob.Reason)
+		}
+	}
 	if len(p) > 0 {
 		invalid(c, p)
 		return
@@ -235,6 +233,7 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		OpenedBy:            user.ID,
 		AssignedInterviewer: req.AssignedInterviewerID,
 		CommissionerID:      commissioner,
+		ReceivedAt:          now,
 	}
 	// The hash of the validated request, re-marshalled so that formatting,
 	// key order and time zones do not matter.
@@ -251,7 +250,9 @@ func (h *handlers) createEpisode(c *gin.Context) {
 	hash := hex.EncodeToString(sum[:])
 
 	id := uuid.NewString()
+	keyID := ""
 	if key != "" {
+		keyID = scopedKey("referral", user.ID, key)
 		id = uuid.NewSHA1(idempotencyNamespace, []byte(user.ID+"\x00"+key)).String()
 	}
 	in.EpisodeID = id
@@ -262,49 +263,82 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		ReturnedAt:    ref.ReturnedAt,
 		OfferDeadline: episode.OfferDeadline(ref.ReturnedAt, h.Policy),
 	}
-	location := "/v1/episodes/" + id
+	c.Header("Location", "/v1/episodes/"+id)
+	if keyID == "" {
+		if h.startEpisode(c, in, commissioner, false) {
+			c.JSON(http.StatusCreated, body)
+		}
+		return
+	}
+	h.openOnce(c, keyID, hash, in, commissioner, body)
+}
 
-	_, err = h.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       workflows.WorkflowID(id),
+// openOnce opens the episode of an Idempotency-Key at most once: the key is
+// reserved in PostgreSQL before the workflow starts, so a retry, however
+// late (after Temporal has deleted the first episode's history too), gets
+// the first answer and never a second episode.
+func (h *handlers) openOnce(c *gin.Context, keyID, hash string, in workflows.EpisodeInput, commissioner string, body EpisodeCreated) {
+	ctx := c.Request.Context()
+	answer, err := json.Marshal(body)
+	if err != nil {
+		h.serverError(c, "encode answer", err)
+		return
+	}
+	rk, existed, err := h.Store.ReserveReferralKey(ctx, keyID, store.ReferralKey{EpisodeID: in.EpisodeID, RequestHash: hash, Answer: answer})
+	if err != nil {
+		h.serverError(c, "reserve idempotency key", err)
+		return
+	}
+	if existed && rk.RequestHash != hash {
+		c.Writer.Header().Del("Location")
+		keyReused(c, "referral")
+		return
+	}
+	status := http.StatusCreated
+	if existed {
+		status = http.StatusOK
+	}
+	if !rk.Started {
+		// A reservation whose start was not confirmed: the records or
+		// Temporal know whether it happened.
+		recorded, err := h.Store.EpisodeRecorded(ctx, in.EpisodeID)
+		if err != nil {
+			h.serverError(c, "episode recorded", err)
+			return
+		}
+		if !recorded && !h.startEpisode(c, in, commissioner, true) {
+			return
+		}
+		if err := h.Store.MarkReferralStarted(ctx, keyID); err != nil {
+			h.serverError(c, "mark referral started", err)
+			return
+		}
+	}
+	c.Data(status, "application/json; charset=utf-8", rk.Answer)
+}
+
+// startEpisode starts the episode's workflow. With a key, a workflow
+// already started under its id (a retry) counts as started; without one, a
+// clash of random ids is never silently merged.
+func (h *handlers) startEpisode(c *gin.Context, in workflows.EpisodeInput, commissioner string, keyed bool) bool {
+	memo := map[string]any{memoCommissioner: commissioner}
+	if in.AssignedInterviewer != "" {
+		memo[memoAssignee] = in.AssignedInterviewer
+	}
+	_, err := h.Temporal.ExecuteWorkflow(c.Request.Context(), client.StartWorkflowOptions{
+		ID:                                       workflows.WorkflowID(in.EpisodeID),
 		TaskQueue:                                h.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		Memo:                                     map[string]any{memoRequestHash: hash, memoCommissioner: commissioner},
+		Memo:                                     memo,
 	}, workflows.Episode, in)
-	if err == nil {
-		c.Header("Location", location)
-		c.JSON(http.StatusCreated, body)
-		return
+	if err == nil || keyed && temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return true
 	}
-	if !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-		h.serverError(c, "start workflow", err)
-		return
-	}
-	if key == "" {
-		// A random uuid collided: vanishingly unlikely, never silently merged.
-		h.serverError(c, "start workflow", err)
-		return
-	}
-	// The key was used before: the same request gets the same answer.
-	desc, err := h.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(id), "")
-	if err != nil {
-		h.serverError(c, "describe workflow", err)
-		return
-	}
-	var stored string
-	if info := desc.GetWorkflowExecutionInfo(); info != nil {
-		if payload := info.GetMemo().GetFields()[memoRequestHash]; payload != nil {
-			_ = converter.GetDefaultDataConverter().FromPayload(payload, &stored)
-		}
-	}
-	if stored != hash {
-		abort(c, http.StatusUnprocessableEntity, "This Idempotency-Key was already used for a different referral.",
-			Detail{Field: "Idempotency-Key", Reason: "was already used for a different referral"})
-		return
-	}
-	c.Header("Location", location)
-	c.JSON(http.StatusOK, body)
+	c.Writer.Header().Del("Location")
+	h.serverError(c, "start workflow", err)
+	return false
 }
 
 // queryParam is a query parameter; an empty one counts as absent.

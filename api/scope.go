@@ -2,6 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/converter"
@@ -14,6 +17,11 @@ import (
 // to (an id, never personal data), so that who may see an episode not yet
 // in the records can be told even while no worker answers queries.
 const memoCommissioner = "commissioner_id"
+
+// memoAssignee is the memo key of the interviewer assigned when the
+// episode was opened (an id), so that they can record on it before the
+// records are written even while no worker answers queries.
+const memoAssignee = "assigned_interviewer_id"
 
 // ctxEpisodeCommissioner holds the commissioner of the episode a request is
 // about, once scope has found the caller may see it.
@@ -36,6 +44,11 @@ func (h *handlers) scope(c *gin.Context, id string) bool {
 	ctx := c.Request.Context()
 	caller := callerOf(c)
 	ok, commissioner, err := h.visible(ctx, caller, id)
+	if errors.Is(err, errAssigneeUnknown) {
+		c.Header("Retry-After", strconv.Itoa(outcomeRetryAfter))
+		abort(c, http.StatusServiceUnavailable, "Whether this episode is assigned to you cannot be told just now; try again shortly.")
+		return false
+	}
 	if err != nil {
 		h.serverError(c, "episode scope", err)
 		return false
@@ -87,8 +100,9 @@ func (h *handlers) visible(ctx context.Context, caller store.Caller, id string) 
 	if ctx.Err() != nil {
 		return false, "", ctx.Err()
 	}
-	// No worker answers now: the memo names the commissioner; who is
-	// assigned cannot be known, so interviewers do not see it yet.
+	// No worker answers now: the memo names the commissioner and the
+	// interviewer assigned at opening. A later assignment is not known
+	// until a worker answers: that is temporary, so not a 404.
 	desc, err := h.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(id), "")
 	if err != nil {
 		if isNotFound(err) {
@@ -96,12 +110,24 @@ func (h *handlers) visible(ctx context.Context, caller store.Caller, id string) 
 		}
 		return false, "", err
 	}
-	var commissioner string
-	if payload := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoCommissioner]; payload != nil {
+	memo := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()
+	var commissioner, assignee string
+	if payload := memo[memoCommissioner]; payload != nil {
 		_ = converter.GetDefaultDataConverter().FromPayload(payload, &commissioner)
 	}
-	return caller.Sees(commissioner, ""), commissioner, nil
+	if payload := memo[memoAssignee]; payload != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(payload, &assignee)
+	}
+	sees := caller.Sees(commissioner, assignee)
+	if !sees && caller.Role == store.RoleInterviewer && caller.Sees(commissioner, caller.UserID) {
+		return false, "", errAssigneeUnknown
+	}
+	return sees, commissioner, nil
 }
+
+// errAssigneeUnknown: who is assigned to an episode not yet in the records
+// cannot be told while no worker answers.
+var errAssigneeUnknown = errors.New("the episode's assignee cannot be told now")
 
 // episodeCommissionerFor is the commissioner a new episode of the caller
 // belongs to: their own, or for the provider's staff the one the request
