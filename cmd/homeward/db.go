@@ -19,12 +19,12 @@ func openStore(ctx context.Context, stderr io.Writer, migrate bool) (*store.Stor
 	log := newLogger(stderr, "warn", cfg.LogFormat)
 	stopDB := func() {}
 	if cfg.DatabaseURL == "" {
-		url, stop, err := localDatabase(ctx, cfg, log)
+		cluster, stop, err := localDatabase(ctx, cfg, log)
 		if err != nil {
 			return nil, nil, err
 		}
 		stopDB = stop
-		cfg.DatabaseURL = url
+		cfg.DatabaseURL = cluster.URL()
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {

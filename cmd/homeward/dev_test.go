@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"homeward/config"
 )
 
 // syncBuffer is written by the running command and read by the test.
@@ -175,5 +178,38 @@ func TestDevSurvivesRestart(t *testing.T) {
 	status, got := call(t, "GET", url+"/v1/episodes/"+id, coordinator, "")
 	if status != 200 || got["id"] != id {
 		t.Fatalf("episode after restart = %d %v", status, got)
+	}
+}
+
+// TestLocalDatabaseInUnreachableFolder is `make run` by root in a clone under
+// a 0700 folder: the postgres user cannot enter the data folder, so the
+// cluster lives in a folder of its own, and the start-up message says where.
+func TestLocalDatabaseInUnreachableFolder(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands the local PostgreSQL to another OS user, whom a 0700 folder of root's keeps out")
+	}
+	var relocated string
+	t.Cleanup(func() { _ = os.RemoveAll(relocated) })
+	t.Setenv("HOMEWARD_PG_PORT", "0")
+	dataDir := filepath.Join(t.TempDir(), ".homeward") // t.TempDir is 0700, owned by root
+	cfg := config.Config{DataDir: dataDir}
+	log := slog.New(slog.DiscardHandler)
+
+	for run := 1; run <= 2; run++ {
+		cluster, stop, err := localDatabase(context.Background(), cfg, log)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if run == 1 {
+			relocated = cluster.DataDir()
+		}
+		place := clusterPlace(cluster, dataDir)
+		stop()
+		if cluster.DataDir() != relocated || strings.HasPrefix(relocated, dataDir) {
+			t.Fatalf("run %d: cluster at %s, want %s outside %s", run, cluster.DataDir(), relocated, dataDir)
+		}
+		if !strings.Contains(place, relocated) || !strings.Contains(place, "cannot reach") {
+			t.Errorf("run %d: start-up message says PostgreSQL is at %q", run, place)
+		}
 	}
 }

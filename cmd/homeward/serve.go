@@ -200,24 +200,26 @@ func ensureDataDir(dir string) error {
 }
 
 // localDatabase starts (or reuses) the development cluster in the data
-// folder. The returned stop only stops a cluster this call started.
-func localDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (string, func(), error) {
+// folder, or, when the cluster's OS user cannot reach that folder (a clone
+// under root's 0700 home), in a folder of that user's that the data folder
+// links to. The returned stop only stops a cluster this call started.
+func localDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*pglocal.Cluster, func(), error) {
 	if err := ensureDataDir(cfg.DataDir); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	port, err := devPostgresPort()
 	if err != nil {
-		return "", nil, fmt.Errorf("HOMEWARD_PG_PORT: %w", err)
+		return nil, nil, fmt.Errorf("HOMEWARD_PG_PORT: %w", err)
 	}
 	dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "postgres"))
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	cluster, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir, Port: port, Database: "homeward", Logger: log})
+	cluster, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir, Port: port, Database: "homeward", Relocate: true, Logger: log})
 	if err != nil {
-		return "", nil, fmt.Errorf("starting the local PostgreSQL: %w", err)
+		return nil, nil, fmt.Errorf("starting the local PostgreSQL: %w", err)
 	}
-	return cluster.URL(), func() {
+	return cluster, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := cluster.Stop(sctx); err != nil {
@@ -237,13 +239,15 @@ func runDev(ctx context.Context, stdout, _ io.Writer) error {
 	if err := devPayloadKeys(&cfg, log); err != nil {
 		return err
 	}
+	postgresAt := "not used: DATABASE_URL is set"
 	if cfg.DatabaseURL == "" {
-		url, stopDB, err := localDatabase(ctx, cfg, log)
+		cluster, stopDB, err := localDatabase(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
 		defer stopDB()
-		cfg.DatabaseURL = url
+		cfg.DatabaseURL = cluster.URL()
+		postgresAt = clusterPlace(cluster, cfg.DataDir)
 	}
 	temporalPort := 7233
 	if v := os.Getenv("HOMEWARD_DEV_TEMPORAL_PORT"); v != "" {
@@ -287,18 +291,30 @@ func runDev(ctx context.Context, stdout, _ io.Writer) error {
 	}
 	fmt.Fprintf(stdout, `
 Homeward is running at %[1]s
-  data:      %[2]s (PostgreSQL, Temporal, outbox; survives a restart)
-  emails:    %[3]s
-  Temporal:  %[4]s, namespace %[5]s
-  API docs:  %[1]s/v1/openapi.yaml
+  data:        %[2]s (Temporal, outbox, payload keys; survives a restart)
+  PostgreSQL:  %[6]s
+  emails:      %[3]s
+  Temporal:    %[4]s, namespace %[5]s
+  API docs:    %[1]s/v1/openapi.yaml
 
 Add a user, in another terminal (the token is printed once):
   go run ./cmd/homeward user add --name "Sam Okafor" --email sam@example.org --role coordinator
 
 Stop with Ctrl-C. Run it again and every episode and timer carries on.
 
-`, cfg.BaseURL, cfg.DataDir, outbox, cfg.TemporalAddress, cfg.TemporalNamespace)
+`, cfg.BaseURL, cfg.DataDir, outbox, cfg.TemporalAddress, cfg.TemporalNamespace, postgresAt)
 	return svc.serve(ctx, ln, true)
+}
+
+// clusterPlace says where the local cluster keeps its files, and why when
+// that is outside the data folder.
+func clusterPlace(c *pglocal.Cluster, dataDir string) string {
+	inside, err := filepath.Abs(filepath.Join(dataDir, "postgres"))
+	if err == nil && inside == c.DataDir() {
+		return filepath.Join(dataDir, "postgres")
+	}
+	return fmt.Sprintf("%s (the postgres user cannot reach %s, so %s links there)",
+		c.DataDir(), dataDir, filepath.Join(dataDir, "postgres"))
 }
 
 func portOf(a net.Addr) string {

@@ -12,7 +12,8 @@
 // PostgreSQL refuses to run as root, so when this process is root the
 // cluster is owned by, and the server runs as, the "postgres" OS user. Its
 // DataDir must then sit below directories that user can traverse (Start
-// checks this; os.MkdirTemp and t.TempDir directories are 0700 root).
+// checks this; os.MkdirTemp and t.TempDir directories are 0700 root), unless
+// Options.Relocate lets Start keep the cluster in a folder of that user's.
 package pglocal
 
 import (
@@ -74,6 +75,11 @@ type Options struct {
 	// last commits and an OS crash can corrupt the cluster. Only for
 	// throwaway test clusters.
 	Ephemeral bool
+	// Relocate lets the cluster live elsewhere when its OS user cannot reach
+	// DataDir (root hands the server to "postgres", and DataDir is inside a
+	// 0700 home): in a folder of that user's named after DataDir's path,
+	// with a symlink at DataDir pointing to it. Cluster.DataDir says where.
+	Relocate bool
 	// Logger receives progress messages; nil discards them.
 	Logger *slog.Logger
 
@@ -142,6 +148,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Relocate {
+		if dataDir, err = run.resolveDataDir(ctx, dataDir, log); err != nil {
+			return nil, err
+		}
+	}
 	c := &Cluster{
 		dataDir:  dataDir,
 		user:     superuser,
@@ -185,6 +196,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		"psql", fmt.Sprintf("psql -h %s -p %d -U %s %s", c.socketDir, c.port, c.user, c.database))
 	return c, nil
 }
+
+// DataDir is the cluster's directory: Options.DataDir, or where Relocate
+// put the cluster.
+func (c *Cluster) DataDir() string { return c.dataDir }
 
 // URL is a connection URL for the database named in Options.
 func (c *Cluster) URL() string { return c.URLFor(c.database) }
@@ -618,6 +633,7 @@ func parsePIDFile(s string) (pidFile, error) {
 type runner struct {
 	binDir   string
 	username string
+	home     string              // the cluster user's home; empty when not root
 	cred     *syscall.Credential // nil: run as ourselves
 	uid, gid int                 // -1 when cred is nil
 	env      []string
@@ -654,7 +670,7 @@ func newRunner(binDir string) (*runner, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("pglocal: postgres user ids: %w", err)
 	}
-	r.username, r.uid, r.gid = u.Username, uid, gid
+	r.username, r.uid, r.gid, r.home = u.Username, uid, gid, u.HomeDir
 	// Groups is empty so root's supplementary groups are dropped.
 	r.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	r.env = append(r.env, "HOME="+u.HomeDir, "USER="+u.Username, "LOGNAME="+u.Username)

@@ -312,6 +312,56 @@ func TestStartReportsUnreachableDataDir(t *testing.T) {
 	}
 }
 
+// TestStartRelocatesUnreachableDataDir is `make run` in a clone under root's
+// 0700 home: the cluster goes to a folder of the postgres user's, the data
+// dir links to it, the next start finds it with its data, and a start after
+// the data dir was deleted begins afresh.
+func TestStartRelocatesUnreachableDataDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands the cluster to another OS user, whom a 0700 folder of root's keeps out")
+	}
+	t.Parallel()
+	var relocated string
+	t.Cleanup(func() { _ = os.RemoveAll(relocated) }) // runs after the clusters stop
+	dir := filepath.Join(t.TempDir(), "data")         // t.TempDir is 0700, owned by root
+	opts := Options{DataDir: dir, Relocate: true, Ephemeral: true}
+
+	c := mustStart(t, opts)
+	relocated = c.DataDir()
+	if strings.HasPrefix(relocated, filepath.Dir(dir)) {
+		t.Fatalf("cluster at %s, want it outside the unreachable %s", relocated, filepath.Dir(dir))
+	}
+	if link, err := os.Readlink(dir); err != nil || link != relocated {
+		t.Fatalf("data dir link = %q, %v; want it to point to %s", link, err, relocated)
+	}
+	conn := connect(t, c.URL())
+	exec1(t, conn, "CREATE TABLE notes (body text)")
+	exec1(t, conn, "INSERT INTO notes VALUES ('kept')")
+	conn.Close(context.Background())
+	if err := c.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	c2 := mustStart(t, opts)
+	if c2.DataDir() != relocated {
+		t.Fatalf("second start used %s, want %s", c2.DataDir(), relocated)
+	}
+	if got := queryString(t, connect(t, c2.URL()), "SELECT body FROM notes"); got != "kept" {
+		t.Fatalf("row after restart = %q", got)
+	}
+	if err := c2.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	c3 := mustStart(t, opts)
+	if got := queryString(t, connect(t, c3.URL()), "SELECT coalesce(to_regclass('notes')::text, 'none')"); got != "none" {
+		t.Fatalf("after the data dir was deleted the cluster still has table %s", got)
+	}
+}
+
 func TestURLForRoundTrips(t *testing.T) {
 	c := &Cluster{user: "postgres", port: 5433, database: "homeward"}
 	if got, want := c.URL(), "postgres://postgres@127.0.0.1:5433/homeward?sslmode=disable"; got != want {
