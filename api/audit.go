@@ -47,6 +47,7 @@ var auditActions = map[string]string{
 	"POST /v1/episodes/:id/closure":          "episode.closure",
 	"GET /v1/escalations":                    "escalation.list",
 	"GET /v1/audit":                          "audit.list",
+	"GET /v1/children/:id/legal-hold":        "legal_hold.list",
 }
 
 // notAudited are /v1 routes that touch no case data.

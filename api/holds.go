@@ -22,6 +22,12 @@ type legalHoldRequest struct {
 func (h *handlers) holdRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/children/:id/legal-hold", allow(store.RoleManager, store.RoleAdmin), h.placeLegalHold)
 	v1.DELETE("/children/:id/legal-hold", allow(store.RoleManager, store.RoleAdmin), h.releaseLegalHold)
+	v1.GET("/children/:id/legal-hold", allow(store.RoleManager, store.RoleAdmin), h.listLegalHolds)
+}
+
+// legalHolds is the answer of GET /v1/children/{id}/legal-hold.
+type legalHolds struct {
+	Holds []store.LegalHold `json:"holds"`
 }
 
 // visibleChild answers 404 unless the caller may see the child (through
@@ -63,7 +69,7 @@ func (h *handlers) placeLegalHold(c *gin.Context) {
 	if !ok {
 		return
 	}
-	hold, err := h.Store.PlaceLegalHold(c.Request.Context(), id, strings.TrimSpace(req.Reason), currentUser(c).ID, h.now())
+	hold, err := h.Store.PlaceLegalHold(c.Request.Context(), callerOf(c), id, strings.TrimSpace(req.Reason), h.now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		childNotFound(c)
@@ -82,10 +88,14 @@ func (h *handlers) releaseLegalHold(c *gin.Context) {
 	if !ok {
 		return
 	}
-	hold, err := h.Store.ReleaseLegalHold(c.Request.Context(), id, currentUser(c).ID, h.now())
+	hold, err := h.Store.ReleaseLegalHold(c.Request.Context(), callerOf(c), id, h.now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		childNotFound(c)
+	case errors.Is(err, store.ErrForbidden):
+		// The caller sees the child (else 404 above), so its hold is no secret.
+		abort(c, http.StatusForbidden, "Only the managers of the commissioner that placed the hold, or the provider's managers, may release it.",
+			Detail{Field: "id", Reason: "hold placed by another commissioner"})
 	case errors.Is(err, store.ErrConflict):
 		abort(c, http.StatusConflict, "The child has no active legal hold.",
 			Detail{Field: "id", Reason: "no active legal hold"})
@@ -94,4 +104,19 @@ func (h *handlers) releaseLegalHold(c *gin.Context) {
 	default:
 		c.JSON(http.StatusOK, hold)
 	}
+}
+
+// listLegalHolds answers the child's holds, active and released, newest
+// first: who placed each, for which commissioner, and who released it.
+func (h *handlers) listLegalHolds(c *gin.Context) {
+	id, ok := h.visibleChild(c)
+	if !ok {
+		return
+	}
+	holds, err := h.Store.LegalHolds(c.Request.Context(), callerOf(c), id)
+	if err != nil {
+		h.serverError(c, "list legal holds", err)
+		return
+	}
+	c.JSON(http.StatusOK, legalHolds{Holds: holds})
 }

@@ -402,27 +402,69 @@ func appendRetentionAudit(ctx context.Context, tx pgx.Tx, resource, episodeID, o
 
 // LegalHold stops the retention purge for one child while it is active.
 type LegalHold struct {
-	ID         int64      `json:"id"`
-	ChildID    string     `json:"child_id"`
-	Reason     string     `json:"reason"`
-	PlacedBy   string     `json:"placed_by"`
-	PlacedAt   time.Time  `json:"placed_at"`
-	ReleasedAt *time.Time `json:"released_at,omitempty"`
-	ReleasedBy string     `json:"released_by,omitempty"`
+	ID       int64  `json:"id"`
+	ChildID  string `json:"child_id"`
+	Reason   string `json:"reason"`
+	PlacedBy string `json:"placed_by"`
+	// CommissionerID is the commissioner of the user who placed the hold;
+	// empty when the provider's staff placed it.
+	CommissionerID string     `json:"commissioner_id,omitempty"`
+	PlacedAt       time.Time  `json:"placed_at"`
+	ReleasedAt     *time.Time `json:"released_at,omitempty"`
+	ReleasedBy     string     `json:"released_by,omitempty"`
 }
 
-const legalHoldColumns = `id, child_id, reason, placed_by, placed_at, released_at, released_by`
+// ReleasableBy reports whether c may release the hold: the provider's
+// staff may release any hold, a commissioner's staff only their
+// commissioner's. Which roles may release at all is the API's to say.
+func (h LegalHold) ReleasableBy(c Caller) bool {
+	return c.Provider() || c.CommissionerID == h.CommissionerID
+}
+
+// Audit actions of legal holds, written with the hold's change. The
+// resource names the child by id ("child/<id>"), never by name.
+const (
+	AuditActionLegalHoldPlace   = "legal_hold.place"
+	AuditActionLegalHoldRelease = "legal_hold.release"
+)
+
+const legalHoldColumns = `id, child_id, reason, placed_by, COALESCE(commissioner_id::text, ''), placed_at, released_at, released_by`
 
 func scanLegalHold(r pgx.Row) (LegalHold, error) {
 	var h LegalHold
-	err := r.Scan(&h.ID, &h.ChildID, &h.Reason, &h.PlacedBy, &h.PlacedAt, &h.ReleasedAt, &h.ReleasedBy)
+	err := r.Scan(&h.ID, &h.ChildID, &h.Reason, &h.PlacedBy, &h.CommissionerID, &h.PlacedAt, &h.ReleasedAt, &h.ReleasedBy)
 	return h, err
 }
 
-// PlaceLegalHold puts an active hold on the child. ErrNotFound when the
-// records know no such child (including after its records were purged),
-// ErrConflict when the child already has an active hold.
-func (s *Store) PlaceLegalHold(ctx context.Context, childID, reason, placedBy string, at time.Time) (LegalHold, error) {
+// lockChild locks the child's row, or answers ErrNotFound. Holding it
+// makes a purge running now finish first (and one starting now wait), and
+// keeps the lock order of the purge: child, then audit chain.
+func lockChild(ctx context.Context, tx pgx.Tx, op, childID string) error {
+	var found string
+	err := tx.QueryRow(ctx, `SELECT id FROM children WHERE id = $1 FOR UPDATE`, childID).Scan(&found)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return wrap(op+": find child", err)
+}
+
+// appendHoldAudit records a hold's change in its transaction.
+func appendHoldAudit(ctx context.Context, tx pgx.Tx, by Caller, action string, h LegalHold, outcome string) error {
+	return AppendAudit(ctx, tx, AuditEntry{
+		UserID:         by.UserID,
+		Role:           string(by.Role),
+		CommissionerID: by.CommissionerID,
+		Action:         action,
+		Resource:       "child/" + h.ChildID,
+		Outcome:        fmt.Sprintf("%s hold %d", outcome, h.ID),
+	})
+}
+
+// PlaceLegalHold puts an active hold on the child, placed by by and
+// belonging to by's commissioner. ErrNotFound when the records know no
+// such child (including after its records were purged), ErrConflict when
+// the child already has an active hold.
+func (s *Store) PlaceLegalHold(ctx context.Context, by Caller, childID, reason string, at time.Time) (LegalHold, error) {
 	cid, ok := parseID(childID)
 	if !ok {
 		return LegalHold{}, ErrNotFound
@@ -430,24 +472,26 @@ func (s *Store) PlaceLegalHold(ctx context.Context, childID, reason, placedBy st
 	if reason == "" {
 		return LegalHold{}, fmt.Errorf("store: place legal hold: %w: a reason is required", ErrInvalid)
 	}
+	by, err := by.validate()
+	if err != nil {
+		return LegalHold{}, err
+	}
 	var h LegalHold
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		// Locking the child makes a purge running now finish first (and
-		// one starting now wait for this hold).
-		var found string
-		err := tx.QueryRow(ctx, `SELECT id FROM children WHERE id = $1 FOR UPDATE`, cid).Scan(&found)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := lockChild(ctx, tx, "place legal hold", cid); err != nil {
+			return err
 		}
-		if err != nil {
-			return wrap("place legal hold: find child", err)
-		}
-		h, err = scanLegalHold(tx.QueryRow(ctx, `INSERT INTO legal_holds (child_id, reason, placed_by, placed_at)
-			VALUES ($1, $2, $3, $4) RETURNING `+legalHoldColumns, cid, reason, placedBy, at.UTC()))
+		var err error
+		h, err = scanLegalHold(tx.QueryRow(ctx, `INSERT INTO legal_holds (child_id, reason, placed_by, commissioner_id, placed_at)
+			VALUES ($1, $2, $3, NULLIF($4, '')::uuid, $5) RETURNING `+legalHoldColumns,
+			cid, reason, by.UserID, by.CommissionerID, at.UTC()))
 		if _, unique := isUniqueViolation(err); unique {
 			return ErrConflict
 		}
-		return wrap("place legal hold", err)
+		if err != nil {
+			return wrap("place legal hold", err)
+		}
+		return appendHoldAudit(ctx, tx, by, AuditActionLegalHoldPlace, h, "placed")
 	})
 	if err != nil {
 		return LegalHold{}, err
@@ -455,36 +499,75 @@ func (s *Store) PlaceLegalHold(ctx context.Context, childID, reason, placedBy st
 	return h, nil
 }
 
-// ReleaseLegalHold releases the child's active hold. ErrNotFound when the
-// child is unknown, ErrConflict when it has no active hold.
-func (s *Store) ReleaseLegalHold(ctx context.Context, childID, releasedBy string, at time.Time) (LegalHold, error) {
+// ReleaseLegalHold releases the child's active hold, recording who
+// released it and when; the row stays as history. ErrNotFound when the
+// child is unknown, ErrConflict when it has no active hold, ErrForbidden
+// when by may not release it (see LegalHold.ReleasableBy).
+func (s *Store) ReleaseLegalHold(ctx context.Context, by Caller, childID string, at time.Time) (LegalHold, error) {
 	cid, ok := parseID(childID)
 	if !ok {
 		return LegalHold{}, ErrNotFound
 	}
+	by, err := by.validate()
+	if err != nil {
+		return LegalHold{}, err
+	}
 	var h LegalHold
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)`, cid).Scan(&exists); err != nil {
-			return wrap("release legal hold: find child", err)
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := lockChild(ctx, tx, "release legal hold", cid); err != nil {
+			return err
 		}
-		if !exists {
-			return ErrNotFound
-		}
-		var err error
-		h, err = scanLegalHold(tx.QueryRow(ctx, `UPDATE legal_holds
-			SET released_at = GREATEST($2, placed_at), released_by = $3
-			WHERE child_id = $1 AND released_at IS NULL
-			RETURNING `+legalHoldColumns, cid, at.UTC(), releasedBy))
+		active, err := scanLegalHold(tx.QueryRow(ctx, `SELECT `+legalHoldColumns+` FROM legal_holds
+			WHERE child_id = $1 AND released_at IS NULL FOR UPDATE`, cid))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrConflict
 		}
-		return wrap("release legal hold", err)
+		if err != nil {
+			return wrap("release legal hold: find active hold", err)
+		}
+		if !active.ReleasableBy(by) {
+			return ErrForbidden
+		}
+		h, err = scanLegalHold(tx.QueryRow(ctx, `UPDATE legal_holds
+			SET released_at = GREATEST($2, placed_at), released_by = $3
+			WHERE id = $1
+			RETURNING `+legalHoldColumns, active.ID, at.UTC(), by.UserID))
+		if err != nil {
+			return wrap("release legal hold", err)
+		}
+		return appendHoldAudit(ctx, tx, by, AuditActionLegalHoldRelease, h, "released")
 	})
 	if err != nil {
 		return LegalHold{}, err
 	}
 	return h, nil
+}
+
+// LegalHolds lists the holds of the child that caller may see, active and
+// released, newest first. Row-level security decides: a hold is visible
+// with its child.
+func (s *Store) LegalHolds(ctx context.Context, caller Caller, childID string) ([]LegalHold, error) {
+	cid, ok := parseID(childID)
+	if !ok {
+		return []LegalHold{}, nil
+	}
+	var out []LegalHold
+	err := s.asCaller(ctx, caller, readOnly, "legal holds", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+legalHoldColumns+` FROM legal_holds
+			WHERE child_id = $1 ORDER BY id DESC`, cid)
+		if err != nil {
+			return wrap("legal holds", err)
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (LegalHold, error) { return scanLegalHold(r) })
+		return wrap("legal holds", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []LegalHold{}
+	}
+	return out, nil
 }
 
 // ActiveLegalHold returns the child's active hold, or ErrNotFound.

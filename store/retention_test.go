@@ -146,7 +146,7 @@ func TestRetentionPurge(t *testing.T) {
 	// On legal hold: everything kept, notes included.
 	held := seedChild(t, s, "1990-01-01")
 	heldEp := seedEpisode(t, s, held, "completed", years(12), false)
-	if _, err := s.PlaceLegalHold(ctx, held, "Police investigation (op ref 12)", "manager-1", retentionNow.AddDate(0, -1, 0)); err != nil {
+	if _, err := s.PlaceLegalHold(ctx, provider, held, "Police investigation (op ref 12)", retentionNow.AddDate(0, -1, 0)); err != nil {
 		t.Fatalf("PlaceLegalHold: %v", err)
 	}
 	// An open episode is never purged, nor its notes blanked; its child stays.
@@ -284,7 +284,7 @@ func TestRetentionPurge(t *testing.T) {
 	}
 
 	// Releasing the hold lets the next purge take the held child's records.
-	if _, err := s.ReleaseLegalHold(ctx, held, "manager-1", retentionNow); err != nil {
+	if _, err := s.ReleaseLegalHold(ctx, provider, held, retentionNow); err != nil {
 		t.Fatalf("ReleaseLegalHold: %v", err)
 	}
 	third, err := s.PurgeExpired(ctx, retentionNow, p, 2, nil)
@@ -304,44 +304,143 @@ func TestLegalHolds(t *testing.T) {
 	s := openStore(t)
 	ctx := ctxT(t)
 	child := seedChild(t, s, "2010-01-01")
+	mgr := store.Caller{UserID: uuid.NewString(), Role: store.RoleManager}
+	admin := store.Caller{UserID: uuid.NewString(), Role: store.RoleAdmin}
 
 	if _, err := s.ActiveLegalHold(ctx, child); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("ActiveLegalHold before placing = %v, want ErrNotFound", err)
 	}
-	h, err := s.PlaceLegalHold(ctx, child, "Court order", "mgr", retentionNow)
+	h, err := s.PlaceLegalHold(ctx, mgr, child, "Court order", retentionNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.ChildID != child || h.Reason != "Court order" || h.PlacedBy != "mgr" || !h.PlacedAt.Equal(retentionNow) || h.ReleasedAt != nil {
+	if h.ChildID != child || h.Reason != "Court order" || h.PlacedBy != mgr.UserID || h.CommissionerID != "" ||
+		!h.PlacedAt.Equal(retentionNow) || h.ReleasedAt != nil {
 		t.Errorf("placed %+v", h)
 	}
 	if active, err := s.ActiveLegalHold(ctx, child); err != nil || active.ID != h.ID {
 		t.Errorf("ActiveLegalHold = %+v, %v; want the hold placed", active, err)
 	}
-	if _, err := s.PlaceLegalHold(ctx, child, "again", "mgr", retentionNow); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.PlaceLegalHold(ctx, mgr, child, "again", retentionNow); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("second hold = %v, want ErrConflict", err)
 	}
-	if _, err := s.PlaceLegalHold(ctx, uuid.NewString(), "x", "mgr", retentionNow); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.PlaceLegalHold(ctx, mgr, uuid.NewString(), "x", retentionNow); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("hold on unknown child = %v, want ErrNotFound", err)
 	}
-	if _, err := s.PlaceLegalHold(ctx, "not-a-uuid", "x", "mgr", retentionNow); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.PlaceLegalHold(ctx, mgr, "not-a-uuid", "x", retentionNow); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("hold on malformed id = %v, want ErrNotFound", err)
 	}
-	r, err := s.ReleaseLegalHold(ctx, child, "admin", retentionNow.Add(time.Hour))
+	r, err := s.ReleaseLegalHold(ctx, admin, child, retentionNow.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.ID != h.ID || r.ReleasedAt == nil || r.ReleasedBy != "admin" {
+	if r.ID != h.ID || r.ReleasedAt == nil || r.ReleasedBy != admin.UserID {
 		t.Errorf("released %+v", r)
 	}
 	if _, err := s.ActiveLegalHold(ctx, child); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ActiveLegalHold after release = %v, want ErrNotFound", err)
 	}
-	if _, err := s.ReleaseLegalHold(ctx, child, "admin", retentionNow); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.ReleaseLegalHold(ctx, admin, child, retentionNow); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("release without an active hold = %v, want ErrConflict", err)
 	}
-	if _, err := s.PlaceLegalHold(ctx, child, "New inquiry", "mgr", retentionNow.Add(2*time.Hour)); err != nil {
+	if _, err := s.PlaceLegalHold(ctx, mgr, child, "New inquiry", retentionNow.Add(2*time.Hour)); err != nil {
 		t.Errorf("hold after release: %v", err)
+	}
+}
+
+// A hold belongs to its placer's commissioner: another commissioner's
+// manager may not release it, the placing commissioner's managers and the
+// provider's may. Each change is in the audit trail, naming the child by id.
+func TestLegalHoldReleaseByCommissioner(t *testing.T) {
+	t.Parallel()
+	f := newRLSFixture(t)
+	s, ctx := f.s, ctxT(t)
+	aMgr := userIn(t, s, "a.mgr@example.org", store.RoleManager, f.a.ID)
+	aMgr2 := userIn(t, s, "a.mgr2@example.org", store.RoleManager, f.a.ID)
+	bMgr := userIn(t, s, "b.mgr@example.org", store.RoleManager, f.b.ID)
+	pMgr := userIn(t, s, "p.mgr@example.org", store.RoleManager, "")
+	child := seedChild(t, s, "2010-01-01")
+
+	h, err := s.PlaceLegalHold(ctx, aMgr, child, "Court order", retentionNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.PlacedBy != aMgr.UserID || h.CommissionerID != f.a.ID {
+		t.Fatalf("placed by %q for %q, want %s for %s", h.PlacedBy, h.CommissionerID, aMgr.UserID, f.a.ID)
+	}
+	if _, err := s.ReleaseLegalHold(ctx, bMgr, child, retentionNow); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("B's manager releasing A's hold = %v, want ErrForbidden", err)
+	}
+	if active, err := s.ActiveLegalHold(ctx, child); err != nil || active.ID != h.ID {
+		t.Fatalf("after B's refused release: %+v, %v; want A's hold still active", active, err)
+	}
+	r, err := s.ReleaseLegalHold(ctx, aMgr2, child, retentionNow.Add(time.Hour))
+	if err != nil || r.ReleasedBy != aMgr2.UserID || r.ReleasedAt == nil || r.CommissionerID != f.a.ID {
+		t.Fatalf("A's other manager releasing: %+v, %v", r, err)
+	}
+
+	// The provider's manager releases A's hold; A's manager not the provider's.
+	h2, err := s.PlaceLegalHold(ctx, aMgr, child, "Inquiry", retentionNow.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReleaseLegalHold(ctx, pMgr, child, retentionNow.Add(3*time.Hour)); err != nil {
+		t.Fatalf("the provider's manager releasing A's hold: %v", err)
+	}
+	p, err := s.PlaceLegalHold(ctx, pMgr, child, "Subject access request", retentionNow.Add(4*time.Hour))
+	if err != nil || p.CommissionerID != "" {
+		t.Fatalf("the provider's hold: %+v, %v; want no commissioner", p, err)
+	}
+	if _, err := s.ReleaseLegalHold(ctx, aMgr, child, retentionNow.Add(5*time.Hour)); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("A's manager releasing the provider's hold = %v, want ErrForbidden", err)
+	}
+
+	// The history is kept, and is what the trail says happened.
+	var got []string
+	rows, err := s.Pool.Query(ctx, `SELECT action || ' ' || outcome || ' by ' || user_id || ' of ' || COALESCE(commissioner_id, 'provider')
+		FROM audit_log WHERE resource = $1 ORDER BY id`, "child/"+child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		fmt.Sprintf("legal_hold.place placed hold %d by %s of %s", h.ID, aMgr.UserID, f.a.ID),
+		fmt.Sprintf("legal_hold.release released hold %d by %s of %s", h.ID, aMgr2.UserID, f.a.ID),
+		fmt.Sprintf("legal_hold.place placed hold %d by %s of %s", h2.ID, aMgr.UserID, f.a.ID),
+		fmt.Sprintf("legal_hold.release released hold %d by %s of provider", h2.ID, pMgr.UserID),
+		fmt.Sprintf("legal_hold.place placed hold %d by %s of provider", p.ID, pMgr.UserID),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit trail of the child:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Reading the history, a hold is visible with its child: the child is
+	// A's, through A's episode.
+	if _, err := s.Pool.Exec(ctx, `UPDATE episodes SET child_id = $1 WHERE id = $2`, child, f.epA); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		who  string
+		as   store.Caller
+		want []int64
+	}{{"A's manager", aMgr, []int64{p.ID, h2.ID, h.ID}}, {"the provider's manager", pMgr, []int64{p.ID, h2.ID, h.ID}}, {"B's manager", bMgr, nil}} {
+		holds, err := s.LegalHolds(ctx, c.as, child)
+		var ids []int64
+		for _, x := range holds {
+			ids = append(ids, x.ID)
+		}
+		if err != nil || fmt.Sprint(ids) != fmt.Sprint(c.want) {
+			t.Errorf("%s lists holds %v (%v), want %v", c.who, ids, err, c.want)
+		}
 	}
 }
 
@@ -389,4 +488,55 @@ func retentionAudit(t *testing.T, s *store.Store, after int) []auditRow {
 		out = append(out, r)
 	}
 	return out
+}
+
+// Holds placed before holds had a commissioner get their placer's.
+func TestLegalHoldMigrationBackfillsCommissioner(t *testing.T) {
+	t.Parallel()
+	s := openRaw(t)
+	ctx := ctxT(t)
+	migs, err := store.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool.Exec(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL DEFAULT '',
+		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migs {
+		if m.Version >= 7 {
+			break
+		}
+		if _, err := s.Pool.Exec(ctx, m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := s.Pool.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := s.CreateCommissioner(ctx, "Aldershire")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aMgr := mustUser(t, s, "Staff", "a.mgr@example.org", store.RoleManager)
+	if err := s.SetUserCommissioner(ctx, aMgr.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	pMgr := mustUser(t, s, "Staff", "p.mgr@example.org", store.RoleManager)
+	placers := map[string]string{aMgr.ID: a.ID, pMgr.ID: "", "someone-gone": ""}
+	for placer := range placers {
+		child := seedChild(t, s, "2010-01-01")
+		if _, err := s.Pool.Exec(ctx, `INSERT INTO legal_holds (child_id, reason, placed_by) VALUES ($1, 'Court order', $2)`, child, placer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for placer, want := range placers {
+		var got string
+		if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(commissioner_id::text, '') FROM legal_holds WHERE placed_by = $1`, placer).Scan(&got); err != nil || got != want {
+			t.Errorf("hold placed by %s: commissioner %q (%v), want %q", placer, got, err, want)
+		}
+	}
 }

@@ -35,6 +35,9 @@ var (
 	// ErrInvalid is returned when an input can never be stored, such as an
 	// episode id that is not a uuid. Retrying will not help.
 	ErrInvalid = errors.New("invalid")
+	// ErrForbidden is returned when the caller may see a record but may not
+	// change it, such as another commissioner's legal hold.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // Store is the case records database.
