@@ -387,8 +387,8 @@ func TestAPI(t *testing.T) {
 		st, resp = env.Do(t, "POST", base+"/assignment", coord, map[string]any{"interviewer_id": coordUser.ID})
 		wantError(t, st, resp, 400, "invalid_request", "interviewer_id")
 		var a accepted
-		_ = json.Unmarshal(post(t, env, mgr, base+"/assignment", map[string]any{"interviewer_id": iv2User.ID}, 202), &a)
-		if a.Accepted != "assignment" || a.EpisodeID != c.ID || a.Status != "awaiting_contact" {
+		_ = json.Unmarshal(post(t, env, mgr, base+"/assignment", map[string]any{"interviewer_id": iv2User.ID}, 200), &a)
+		if a.Recorded != "assignment" || a.EpisodeID != c.ID || a.Episode.Status != "awaiting_contact" {
 			t.Fatalf("accepted %+v", a)
 		}
 		// The episode is the second interviewer's now: the first no longer sees it.
@@ -401,22 +401,22 @@ func TestAPI(t *testing.T) {
 		// A failed attempt leaves other methods to try.
 		_ = json.Unmarshal(post(t, env, iv, base+"/contact-attempts", map[string]any{
 			"method": "phone", "outcome": "no_answer", "attempted_at": rfc(time.Now().Add(-2 * time.Minute)),
-		}, 202), &a)
-		if a.Status != "awaiting_contact" {
+		}, 200), &a)
+		if a.Episode.Status != "awaiting_contact" {
 			t.Fatalf("accepted %+v", a)
 		}
 		_ = json.Unmarshal(post(t, env, iv, base+"/contact-attempts", map[string]any{
 			"method": "text", "outcome": "reached_offered", "attempted_at": rfc(time.Now().Add(-time.Minute)), "notes": "Spoke briefly",
-		}, 202), &a)
-		if a.Status != "offer_accepted" {
+		}, 200), &a)
+		if a.Episode.Status != "offer_accepted" {
 			t.Fatalf("accepted %+v", a)
 		}
 		// Straight after: the state the API checks against already has the
 		// attempt (a query sees every signal Temporal accepted before it).
 		_ = json.Unmarshal(post(t, env, iv, base+"/interview", map[string]any{
 			"outcome": "scheduled", "scheduled_for": rfc(time.Now().Add(time.Hour)), "venue": "school",
-		}, 202), &a)
-		if a.Status != "interview_scheduled" {
+		}, 200), &a)
+		if a.Episode.Status != "interview_scheduled" {
 			t.Fatalf("accepted %+v", a)
 		}
 
@@ -442,8 +442,8 @@ func TestAPI(t *testing.T) {
 				"push_factors":    []string{"conflict at home"},
 				"risk_indicators": map[string]any{"gone_missing_before": "yes", "hurt_or_harmed_while_away": "no"},
 			},
-		}, 202), &a)
-		if a.Status != "interview_held" {
+		}, 200), &a)
+		if a.Episode.Status != "interview_held" {
 			t.Fatalf("accepted %+v", a)
 		}
 		st, resp = env.Do(t, "POST", base+"/agreement", iv, map[string]any{
@@ -455,8 +455,8 @@ func TestAPI(t *testing.T) {
 		_ = json.Unmarshal(post(t, env, iv, base+"/agreement", map[string]any{
 			"confidentiality_explained": true, "child_told_before_sharing": true,
 			"shared_with": []any{map[string]any{"party": "social_worker", "what": "the return report"}},
-		}, 202), &a)
-		if a.Status != "follow_up_due" {
+		}, 200), &a)
+		if a.Episode.Status != "follow_up_due" {
 			t.Fatalf("accepted %+v", a)
 		}
 		st, resp = env.Do(t, "POST", base+"/follow-up", iv, map[string]any{"actions_taken": []string{"CAMHS referral"}})
@@ -464,8 +464,8 @@ func TestAPI(t *testing.T) {
 		wantError(t, st, resp, 400, "invalid_request", "outcome")
 		_ = json.Unmarshal(post(t, env, iv, base+"/follow-up", map[string]any{
 			"completed_at": rfc(time.Now()), "actions_taken": []string{"CAMHS referral"}, "outcome": "support in place",
-		}, 202), &a)
-		if a.Status != "completed" {
+		}, 200), &a)
+		if a.Episode.Status != "completed" {
 			t.Fatalf("accepted %+v", a)
 		}
 		d := waitFor(t, env, iv, c.ID, 5*time.Second, "completed", status("completed"))
@@ -493,8 +493,8 @@ func TestAPI(t *testing.T) {
 		st, resp = env.Do(t, "POST", base+"/closure", coord, map[string]any{"reason": "because"})
 		wantError(t, st, resp, 400, "invalid_request", "reason")
 		var a accepted
-		_ = json.Unmarshal(post(t, env, coord, base+"/closure", map[string]any{"reason": "opened_in_error"}, 202), &a)
-		if a.Status != "closed" {
+		_ = json.Unmarshal(post(t, env, coord, base+"/closure", map[string]any{"reason": "opened_in_error"}, 200), &a)
+		if a.Episode.Status != "closed" {
 			t.Fatalf("accepted %+v", a)
 		}
 		attempt := map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(time.Now())}
@@ -532,7 +532,7 @@ func TestAPI(t *testing.T) {
 		mine := open(t, env, coord, assigned)
 		overdue := open(t, env, coord, referral(80*time.Hour))
 		closed := open(t, env, coord, referral(time.Hour))
-		post(t, env, admin, "/v1/episodes/"+closed.ID+"/closure", map[string]any{"reason": "duplicate"}, 202)
+		post(t, env, admin, "/v1/episodes/"+closed.ID+"/closure", map[string]any{"reason": "duplicate"}, 200)
 		waitFor(t, env, coord, mine.ID, 5*time.Second, "projected", projected)
 		waitFor(t, env, coord, overdue.ID, 5*time.Second, "projected", projected)
 		waitFor(t, env, coord, closed.ID, 5*time.Second, "closed", status("closed"))
@@ -662,7 +662,7 @@ func TestAPI(t *testing.T) {
 		// cannot run, so its state is neither queryable nor saved.
 		srv := httptest.NewServer(api.NewRouter(api.Deps{
 			Store: env.Store, Temporal: env.Temporal, TaskQueue: "nobody-polls-" + uuid.NewString(),
-			Policy: env.Policy, QueryTimeout: 300 * time.Millisecond, Codec: env.Codec(),
+			Policy: env.Policy, QueryTimeout: 300 * time.Millisecond, OutcomeTimeout: time.Second, Codec: env.Codec(),
 		}))
 		defer srv.Close()
 		do := func(method, path string, body any) (int, []byte) {
@@ -699,11 +699,9 @@ func TestAPI(t *testing.T) {
 		if st != 200 || !p.Pending || p.ID != c.ID {
 			t.Fatalf("pending episode: %d %s", st, body)
 		}
-		// The outcome is still taken (the workflow checks it when it runs).
+		// No worker answers: after a bounded wait, 503 saying a retry is safe.
 		st, body = do("POST", "/v1/episodes/"+c.ID+"/closure", map[string]any{"reason": "duplicate"})
-		var a accepted
-		_ = json.Unmarshal(body, &a)
-		if st != 202 || a.Accepted != "closure" || a.Status != "" {
+		if st != 503 || !strings.Contains(string(body), "Idempotency-Key is safe") {
 			t.Fatalf("closure without a worker: %d %s", st, body)
 		}
 	})

@@ -114,11 +114,11 @@ func TestAuditTrail(t *testing.T) {
 
 	// An outcome signalled to the workflow.
 	attempt := map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(time.Now().Add(-time.Minute))}
-	if st, body := env.Do(t, "POST", base+"/contact-attempts", iv, attempt, "X-Request-ID", "audit-outcome"); st != 202 {
+	if st, body := env.Do(t, "POST", base+"/contact-attempts", iv, attempt, "X-Request-ID", "audit-outcome"); st != 200 {
 		t.Fatalf("POST contact attempt: %d %s", st, body)
 	}
 	rows = requestRows(t, env, "audit-outcome")
-	wantRows(t, rows, "interviewer episode.contact_attempt attempt 0", "interviewer episode.contact_attempt accepted 202")
+	wantRows(t, rows, "interviewer episode.contact_attempt attempt 0", "interviewer episode.contact_attempt accepted 200")
 	for _, r := range rows {
 		if r.UserID != ivUser.ID || r.EpisodeID != c.ID {
 			t.Fatalf("row %+v", r)
@@ -162,7 +162,7 @@ func TestAuditTrail(t *testing.T) {
 		"coordinator episode.contact_attempt denied 403", // newest first
 
 		"coordinator episode.contact_attempt attempt 0",
-		"interviewer episode.contact_attempt accepted 202",
+		"interviewer episode.contact_attempt accepted 200",
 		"interviewer episode.contact_attempt attempt 0",
 		"manager episode.read ok 200",
 	)
@@ -249,7 +249,7 @@ func failAudit(t *testing.T, env *testenv.Env, outcomes ...string) (restore func
 	return restore
 }
 
-func signals(t *testing.T, env *testenv.Env, episodeID string) int {
+func outcomesReceived(t *testing.T, env *testenv.Env, episodeID string) int {
 	t.Helper()
 	it := env.Temporal.GetWorkflowHistory(context.Background(), workflows.WorkflowID(episodeID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	n := 0
@@ -258,7 +258,7 @@ func signals(t *testing.T, env *testenv.Env, episodeID string) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED {
 			n++
 		}
 	}
@@ -290,12 +290,12 @@ func TestAuditTrailUnavailable(t *testing.T) {
 	restore()
 
 	// The attempt row cannot be written: 503 and nothing is signalled.
-	before := signals(t, env, c.ID)
+	before := outcomesReceived(t, env, c.ID)
 	restore = failAudit(t, env, "attempt")
 	st, body = env.Do(t, "POST", base+"/contact-attempts", iv, attempt)
 	wantError(t, st, body, 503, "unavailable", "")
 	time.Sleep(200 * time.Millisecond)
-	if n := signals(t, env, c.ID); n != before {
+	if n := outcomesReceived(t, env, c.ID); n != before {
 		t.Fatalf("%d signals after a refused audit, want %d", n, before)
 	}
 	restore()

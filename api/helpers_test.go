@@ -170,10 +170,13 @@ func projected(d detail) bool { return true }
 
 func status(s string) func(detail) bool { return func(d detail) bool { return d.Status == s } }
 
+// accepted is the answer to a recorded outcome.
 type accepted struct {
 	EpisodeID string `json:"episode_id"`
-	Accepted  string `json:"accepted"`
-	Status    string `json:"status"`
+	Recorded  string `json:"recorded"`
+	Episode   struct {
+		Status string `json:"status"`
+	} `json:"episode"`
 }
 
 func post(t *testing.T, env *testenv.Env, token, path string, body any, wantStatus int) []byte {

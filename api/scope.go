@@ -118,11 +118,10 @@ func (h *handlers) visible(ctx context.Context, caller store.Caller, id string) 
 	if payload := memo[memoAssignee]; payload != nil {
 		_ = converter.GetDefaultDataConverter().FromPayload(payload, &assignee)
 	}
-	sees := caller.Sees(commissioner, assignee)
-	if !sees && caller.Role == store.RoleInterviewer && caller.Sees(commissioner, caller.UserID) {
+	if assignee == "" && caller.Role == store.RoleInterviewer && caller.Sees(commissioner, caller.UserID) {
 		return false, "", errAssigneeUnknown
 	}
-	return sees, commissioner, nil
+	return caller.Sees(commissioner, assignee), commissioner, nil
 }
 
 // errAssigneeUnknown: who is assigned to an episode not yet in the records

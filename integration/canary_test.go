@@ -110,7 +110,7 @@ func protoBytes(t *testing.T, msg proto.Message) []byte {
 }
 
 func closeEpisode(t *testing.T, tm *team, id, canary string) {
-	tm.must(t, 202, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "other", "details": "details " + canary})
+	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "other", "details": "details " + canary})
 	tm.waitFor(t, id, "closes", hasStatus(episode.StatusClosed))
 }
 
@@ -137,7 +137,7 @@ func TestCanaryNeverStoredInTheClear(t *testing.T) {
 	body := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, canaryReferral(canary, returned))
 	id := body["id"].(string)
 	p := "/v1/episodes/" + id
-	tm.must(t, 202, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
 	testenv.Eventually(t, 30*time.Second, "the breach is emailed", func() bool {
 		for _, m := range env.SMTP.Messages() {
 			if m.Header.Get("X-Homeward-Escalation") == "deadline_breached" {
@@ -148,9 +148,9 @@ func TestCanaryNeverStoredInTheClear(t *testing.T) {
 	})
 
 	now := time.Now().UTC().Truncate(time.Second)
-	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(now.Add(-time.Minute)), "notes": "voicemail " + canary})
-	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now), "notes": "replied " + canary})
-	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(now.Add(-time.Minute)), "notes": "voicemail " + canary})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now), "notes": "replied " + canary})
+	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{
 		"outcome": "held", "held_at": rfc(now), "venue": "school",
 		"record": map[string]any{
 			"push_factors": []string{"push " + canary}, "pull_factors": []string{"pull " + canary},
@@ -406,8 +406,8 @@ func TestKeyRotationMidEpisode(t *testing.T) {
 	oldID := env.KeyRing.Current()
 	id := tm.open(t, time.Now().UTC().Add(-2*time.Hour))
 	p := "/v1/episodes/" + id
-	tm.must(t, 202, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
-	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(time.Now().Add(-time.Minute))})
+	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(time.Now().Add(-time.Minute))})
 	tm.waitFor(t, id, "records the first attempt", func(ep map[string]any) bool {
 		a, _ := ep["contact_attempts"].([]any)
 		return len(a) == 1
@@ -432,7 +432,7 @@ func TestKeyRotationMidEpisode(t *testing.T) {
 	}
 	t.Cleanup(w.Stop)
 
-	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
 	tm.waitFor(t, id, "records the offer under the new key", hasStatus(episode.StatusOfferAccepted))
 	closeEpisode(t, tm, id, "rotation")
 

@@ -100,7 +100,7 @@ func closedHistory(t *testing.T, env *testenv.Env, workflowID string) *historypb
 func breachThenClosure(t *testing.T, tm *team) string {
 	id := tm.open(t, time.Now().UTC().Add(-72*time.Hour+2*time.Second))
 	tm.env.SMTP.WaitFor(t, 4, 30*time.Second)
-	tm.must(t, 202, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
 	return id
 }
 
@@ -118,16 +118,16 @@ func fastPolicy() *episode.Policy {
 func fastEpisode(t *testing.T, tm *team) string {
 	id := tm.open(t, time.Now().UTC().Add(-time.Minute))
 	p := "/v1/episodes/" + id
-	tm.must(t, 202, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
 	// No attempt recorded: the reminder fires after a second.
 	tm.env.SMTP.WaitFor(t, 1, 30*time.Second)
-	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_declined", "attempted_at": rfc(time.Now())})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_declined", "attempted_at": rfc(time.Now())})
 	tm.waitFor(t, id, "waits to offer again", hasStatus(episode.StatusReofferPending))
-	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
-	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(time.Now().Add(time.Hour))})
-	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "held", "held_at": rfc(time.Now()),
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(time.Now().Add(time.Hour))})
+	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "held", "held_at": rfc(time.Now()),
 		"record": map[string]any{"safeguarding_concern": true, "risk_indicators": map[string]any{"criminal_exploitation_or_drugs": "yes"}}})
-	tm.must(t, 202, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true,
+	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true,
 		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the concern"}}})
 	// Follow-up due after a second, overdue after two: managers are told.
 	tm.waitFor(t, id, "escalates the overdue follow-up", func(ep map[string]any) bool {
@@ -138,7 +138,7 @@ func fastEpisode(t *testing.T, tm *team) string {
 		}
 		return false
 	})
-	tm.must(t, 202, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "support in place"})
+	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "support in place"})
 	tm.waitFor(t, id, "completes", hasStatus(episode.StatusCompleted))
 	return id
 }

@@ -111,8 +111,8 @@ func wholeEpisode(t *testing.T, tm *team) string {
 	id := tm.open(t, returned)
 	p := "/v1/episodes/" + id
 
-	tm.must(t, 202, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
-	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(now.Add(-2 * time.Hour))})
+	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(now.Add(-2 * time.Hour))})
 	ep := tm.waitFor(t, id, "plans the next contact by another method", func(ep map[string]any) bool {
 		nc, _ := ep["next_contact"].(map[string]any)
 		return nc != nil && nc["method"] == "text" && len(ep["contact_attempts"].([]any)) == 1
@@ -125,9 +125,9 @@ func wholeEpisode(t *testing.T, tm *team) string {
 	if status != 409 || !strings.Contains(string(raw), "held interview") {
 		t.Fatalf("agreement before interview = %d %s, want 409 naming the held interview", status, raw)
 	}
-	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
-	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(now.Add(24 * time.Hour)), "venue": "school"})
-	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
+	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(now.Add(24 * time.Hour)), "venue": "school"})
+	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{
 		"outcome": "held", "held_at": rfc(now.Add(-10 * time.Minute)), "venue": "school",
 		"record": map[string]any{
 			"push_factors": []string{"arguments at home"}, "pull_factors": []string{"friends"},
@@ -136,12 +136,12 @@ func wholeEpisode(t *testing.T, tm *team) string {
 			"follow_up_support": []string{"school counsellor"},
 		},
 	})
-	tm.must(t, 202, "POST", p+"/agreement", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{
 		"confidentiality_explained": true, "child_told_before_sharing": true,
 		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the return report"}},
 	})
 	tm.waitFor(t, id, "awaits its follow-up", hasStatus(episode.StatusFollowUpDue))
-	tm.must(t, 202, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "actions_taken": []string{"counselling started"}, "outcome": "settled"})
+	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "actions_taken": []string{"counselling started"}, "outcome": "settled"})
 	return id
 }
 
@@ -241,7 +241,7 @@ func TestBreachEmailArrivesOnceOverSMTP(t *testing.T) {
 	if eps := overdue["episodes"].([]any); len(eps) != 1 || eps[0].(map[string]any)["id"] != id {
 		t.Errorf("overdue list = %v", eps)
 	}
-	tm.must(t, 202, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "moved_out_of_area"})
+	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "moved_out_of_area"})
 	tm.waitFor(t, id, "closes", hasStatus(episode.StatusClosed))
 }
 
@@ -252,14 +252,14 @@ func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 	id := tm.open(t, now.Add(-3*time.Hour))
 	p := "/v1/episodes/" + id
 	// Interviewers record only the episodes assigned to them.
-	tm.must(t, 202, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
-	tm.must(t, 202, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
+	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
 	tm.waitFor(t, id, "records the offer", hasStatus(episode.StatusOfferAccepted))
 
 	env.StopWorker()
 	// With no worker the API still checks the outcome against the records
 	// and accepts it durably; a disclosure is recorded meanwhile.
-	tm.must(t, 202, "POST", p+"/interview", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{
 		"outcome": "held", "held_at": rfc(now.Add(-5 * time.Minute)),
 		"record": map[string]any{"harm_disclosed": true, "safeguarding_concern": true, "risk_indicators": map[string]any{}},
 	})
@@ -280,10 +280,10 @@ func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 			t.Errorf("unexpected email %q", m.Subject)
 		}
 	}
-	tm.must(t, 202, "POST", p+"/agreement", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{
 		"confidentiality_explained": true, "shared_with": []any{map[string]any{"party": "police", "what": "the disclosure"}},
 	})
-	tm.must(t, 202, "POST", p+"/closure", tm.coordinator, map[string]any{"reason": "other", "details": "moved to a specialist service"})
+	tm.must(t, 200, "POST", p+"/closure", tm.coordinator, map[string]any{"reason": "other", "details": "moved to a specialist service"})
 	ep := tm.waitFor(t, id, "closes", hasStatus(episode.StatusClosed))
 	if n := len(env.SMTP.Messages()); n != 2 {
 		t.Errorf("emails = %d, want the two safeguarding emails only", n)
