@@ -63,7 +63,11 @@ type handlers struct {
 func (h *handlers) now() time.Time { return h.Clock().UTC() }
 
 // NewRouter builds the API. The caller may set gin's mode first.
-func NewRouter(d Deps) *gin.Engine {
+func NewRouter(d Deps) *gin.Engine { return newRouter(d, nil) }
+
+// newRouter builds the API; extra, when not nil, adds routes to /v1 behind
+// the same middleware (for tests of the middleware only).
+func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	if d.TaskQueue == "" {
 		d.TaskQueue = workflows.TaskQueue
 	}
@@ -130,6 +134,9 @@ func NewRouter(d Deps) *gin.Engine {
 	codec := h.codec()
 	v1.POST("/codec/encode", allow(mgr, admin), codec)
 	v1.POST("/codec/decode", allow(mgr, admin), codec)
+	if extra != nil {
+		extra(v1)
+	}
 	return r
 }
 

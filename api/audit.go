@@ -93,10 +93,18 @@ func (h *handlers) auditTrail(c *gin.Context) {
 	orig := c.Writer
 	buf := &bufferedWriter{ResponseWriter: orig, status: http.StatusOK, size: -1}
 	c.Writer = buf
+	handled := false
 	// On a panic the buffered answer is dropped and the writer restored, so
-	// the recover middleware answers 500 itself.
-	defer func() { c.Writer = orig }()
+	// the recover middleware answers 500 itself; the outcome row is written
+	// first, as for any other answer.
+	defer func() {
+		c.Writer = orig
+		if !handled {
+			h.auditPanic(c, entry, write)
+		}
+	}()
 	c.Next()
+	handled = true
 	c.Writer = orig
 
 	entry.Status = buf.status
@@ -120,6 +128,17 @@ func (h *handlers) auditTrail(c *gin.Context) {
 		return
 	}
 	buf.flush()
+}
+
+// auditPanic records the outcome of a request whose handler panicked: the
+// 500 the recover middleware is about to send.
+func (h *handlers) auditPanic(c *gin.Context, entry store.AuditEntry, write bool) {
+	entry.Status = http.StatusInternalServerError
+	entry.Outcome = auditOutcome(entry.Status, write)
+	if err := h.appendAudit(c, entry); err != nil {
+		h.log.ErrorContext(c.Request.Context(), "Audit trail not written for a request that panicked",
+			"request_id", requestID(c), "route", c.FullPath(), "error", err)
+	}
 }
 
 func (h *handlers) appendAudit(c *gin.Context, e store.AuditEntry) error {
