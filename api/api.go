@@ -116,7 +116,7 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 		mgr   = store.RoleManager
 		admin = store.RoleAdmin
 	)
-	v1 := r.Group("/v1", h.authenticate, h.rateLimit, h.auditTrail, h.rejectNUL)
+	v1 := r.Group("/v1", h.authenticate, h.rateLimit, h.auditTrail, h.rejectNUL, h.checkQuery)
 	v1.GET("/openapi.json", h.openAPIJSON)
 	v1.GET("/openapi.yaml", h.openAPIYAML)
 	v1.POST("/episodes", allow(coord, admin), h.createEpisode)

@@ -275,9 +275,12 @@ func (h *handlers) listAudit(c *gin.Context) {
 		if !ok {
 			return time.Time{}
 		}
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			p.add(name, "must be an RFC 3339 instant")
+		t, ok, inRange := parseInstant(v)
+		switch {
+		case !ok:
+			p.add(name, instantReason)
+		case !inRange:
+			p.add(name, instantRangeReason)
 		}
 		return t
 	}
