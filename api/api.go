@@ -132,8 +132,8 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	v1.GET("/audit", allow(mgr, admin), h.listAudit)
 	h.holdRoutes(v1)
 	codec := h.codec()
-	v1.POST("/codec/encode", allow(mgr, admin), codec)
-	v1.POST("/codec/decode", allow(mgr, admin), codec)
+	v1.POST("/codec/encode", providerAdmin, codec)
+	v1.POST("/codec/decode", providerAdmin, codec)
 	if extra != nil {
 		extra(v1)
 	}
@@ -248,6 +248,19 @@ func (h *handlers) authenticate(c *gin.Context) {
 	}
 	c.Set(ctxUser, user)
 	c.Next()
+}
+
+// providerAdmin lets only the provider's admins (an admin with no
+// commissioner) through: the codec decrypts every commissioner's payloads
+// and encrypts whatever it is given, so a commissioner's staff may not use it.
+func providerAdmin(c *gin.Context) {
+	u := currentUser(c)
+	if u.Role == store.RoleAdmin && u.CommissionerID == "" {
+		c.Next()
+		return
+	}
+	abort(c, http.StatusForbidden, "Only the provider's administrators may use the payload codec.",
+		Detail{Field: "role", Reason: fmt.Sprintf("is %s; must be admin of the provider, not of a commissioner", u.Role)})
 }
 
 // allow lets only the given roles through.

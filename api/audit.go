@@ -47,6 +47,8 @@ var auditActions = map[string]string{
 	"POST /v1/episodes/:id/closure":          "episode.closure",
 	"GET /v1/escalations":                    "escalation.list",
 	"GET /v1/audit":                          "audit.list",
+	"POST /v1/codec/encode":                  "codec.encode",
+	"POST /v1/codec/decode":                  "codec.decode",
 }
 
 // notAudited are /v1 routes that touch no case data.
