@@ -66,7 +66,11 @@ type handlers struct {
 func (h *handlers) now() time.Time { return h.Clock().UTC() }
 
 // NewRouter builds the API. The caller may set gin's mode first.
-func NewRouter(d Deps) *gin.Engine {
+func NewRouter(d Deps) *gin.Engine { return newRouter(d, nil) }
+
+// newRouter builds the API; extra, when not nil, adds routes to /v1 behind
+// the same middleware (for tests of the middleware only).
+func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	if d.TaskQueue == "" {
 		d.TaskQueue = workflows.TaskQueue
 	}
@@ -118,7 +122,7 @@ func NewRouter(d Deps) *gin.Engine {
 		mgr   = store.RoleManager
 		admin = store.RoleAdmin
 	)
-	v1 := r.Group("/v1", h.authenticate, h.rateLimit, h.auditTrail, h.rejectNUL)
+	v1 := r.Group("/v1", h.authenticate, h.rateLimit, h.auditTrail, h.rejectNUL, h.checkQuery)
 	v1.GET("/openapi.json", h.openAPIJSON)
 	v1.GET("/openapi.yaml", h.openAPIYAML)
 	v1.POST("/episodes", allow(coord, admin), h.createEpisode)
@@ -134,8 +138,11 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/audit", allow(mgr, admin), h.listAudit)
 	h.holdRoutes(v1)
 	codec := h.codec()
-	v1.POST("/codec/encode", allow(mgr, admin), codec)
-	v1.POST("/codec/decode", allow(mgr, admin), codec)
+	v1.POST("/codec/encode", providerAdmin, codec)
+	v1.POST("/codec/decode", providerAdmin, codec)
+	if extra != nil {
+		extra(v1)
+	}
 	return r
 }
 
@@ -247,6 +254,19 @@ func (h *handlers) authenticate(c *gin.Context) {
 	}
 	c.Set(ctxUser, user)
 	c.Next()
+}
+
+// providerAdmin lets only the provider's admins (an admin with no
+// commissioner) through: the codec decrypts every commissioner's payloads
+// and encrypts whatever it is given, so a commissioner's staff may not use it.
+func providerAdmin(c *gin.Context) {
+	u := currentUser(c)
+	if u.Role == store.RoleAdmin && u.CommissionerID == "" {
+		c.Next()
+		return
+	}
+	abort(c, http.StatusForbidden, "Only the provider's administrators may use the payload codec.",
+		Detail{Field: "role", Reason: fmt.Sprintf("is %s; must be admin of the provider, not of a commissioner", u.Role)})
 }
 
 // allow lets only the given roles through.

@@ -48,6 +48,8 @@ var auditActions = map[string]string{
 	"GET /v1/escalations":                    "escalation.list",
 	"GET /v1/audit":                          "audit.list",
 	"GET /v1/children/:id/legal-hold":        "legal_hold.list",
+	"POST /v1/codec/encode":                  "codec.encode",
+	"POST /v1/codec/decode":                  "codec.decode",
 }
 
 // notAudited are /v1 routes that touch no case data.
@@ -94,10 +96,18 @@ func (h *handlers) auditTrail(c *gin.Context) {
 	orig := c.Writer
 	buf := &bufferedWriter{ResponseWriter: orig, status: http.StatusOK, size: -1}
 	c.Writer = buf
+	handled := false
 	// On a panic the buffered answer is dropped and the writer restored, so
-	// the recover middleware answers 500 itself.
-	defer func() { c.Writer = orig }()
+	// the recover middleware answers 500 itself; the outcome row is written
+	// first, as for any other answer.
+	defer func() {
+		c.Writer = orig
+		if !handled {
+			h.auditPanic(c, entry, write)
+		}
+	}()
 	c.Next()
+	handled = true
 	c.Writer = orig
 
 	entry.Status = buf.status
@@ -121,6 +131,17 @@ func (h *handlers) auditTrail(c *gin.Context) {
 		return
 	}
 	buf.flush()
+}
+
+// auditPanic records the outcome of a request whose handler panicked: the
+// 500 the recover middleware is about to send.
+func (h *handlers) auditPanic(c *gin.Context, entry store.AuditEntry, write bool) {
+	entry.Status = http.StatusInternalServerError
+	entry.Outcome = auditOutcome(entry.Status, write)
+	if err := h.appendAudit(c, entry); err != nil {
+		h.log.ErrorContext(c.Request.Context(), "Audit trail not written for a request that panicked",
+			"request_id", requestID(c), "route", c.FullPath(), "error", err)
+	}
 }
 
 func (h *handlers) appendAudit(c *gin.Context, e store.AuditEntry) error {
@@ -257,9 +278,12 @@ func (h *handlers) listAudit(c *gin.Context) {
 		if !ok {
 			return time.Time{}
 		}
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			p.add(name, "must be an RFC 3339 instant")
+		t, ok, inRange := parseInstant(v)
+		switch {
+		case !ok:
+			p.add(name, instantReason)
+		case !inRange:
+			p.add(name, instantRangeReason)
 		}
 		return t
 	}

@@ -281,8 +281,11 @@ func TestAuditTrailUnavailable(t *testing.T) {
 
 	// The read happens, but its audit row cannot be written: 503, no data.
 	restore := failAudit(t, env, "ok")
-	st, body := env.Do(t, "GET", base, mgr, nil)
+	st, header, body := getWithHeaders(t, env.URL, base, mgr)
 	wantError(t, st, body, 503, "unavailable", "")
+	if got := header.Get("Retry-After"); got != "5" {
+		t.Fatalf("Retry-After = %q, want 5", got)
+	}
 	noGoErrorText(t, body)
 	if strings.Contains(string(body), c.Reference) || strings.Contains(string(body), "Sam") {
 		t.Fatalf("503 carries the episode: %s", body)

@@ -21,7 +21,8 @@ const maxCodecBody = 16 << 20
 // web UI and CLI (their "codec endpoint" is <base URL>/v1/codec), using the
 // SDK's handler: the body is {"payloads": [...]} in Temporal's JSON form and
 // the answer is the same shape, encoded or decoded. Without a codec
-// configured (payload encryption off) it answers 404.
+// configured (payload encryption off) it answers 404. Only the provider's
+// admins reach it (providerAdmin), and every call is in the audit trail.
 func (h *handlers) codec() gin.HandlerFunc {
 	var sdk http.Handler
 	if h.Codec != nil {

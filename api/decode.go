@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,29 @@ const maxNotes = 4000
 type Instant struct {
 	Time    time.Time // in UTC
 	Present bool      // the field was given and not null
-	Invalid bool      // the field was given but is not an RFC 3339 instant
+	Invalid bool      // the field was given but is not a usable instant
+	// OutOfRange: an RFC 3339 instant, but its UTC form falls outside years
+	// 1 to 9999 (Invalid is set too).
+	OutOfRange bool
+}
+
+// instantReason and instantRangeReason say what an instant must be.
+const (
+	instantReason      = "must be an RFC 3339 instant"
+	instantRangeReason = "must be an RFC 3339 instant in the years 0001 to 9999 (UTC)"
+)
+
+// parseInstant reads an RFC 3339 instant into UTC. ok is false when s is
+// not one; inRange is false when its UTC form leaves years 1 to 9999, which
+// JSON, the workflows and PostgreSQL's date arithmetic cannot all carry
+// ("0000-01-01T00:00:00+01:00" is in year -1 once in UTC).
+func parseInstant(s string) (t time.Time, ok, inRange bool) {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	if err != nil {
+		return time.Time{}, false, false
+	}
+	t = t.UTC()
+	return t, true, t.Year() >= 1 && t.Year() <= 9999
 }
 
 func (i *Instant) UnmarshalJSON(b []byte) error {
@@ -46,12 +69,15 @@ func (i *Instant) UnmarshalJSON(b []byte) error {
 		i.Invalid = true
 		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
-	if err != nil {
+	t, ok, inRange := parseInstant(s)
+	switch {
+	case !ok:
 		i.Invalid = true
-		return nil
+	case !inRange:
+		i.Invalid, i.OutOfRange = true, true
+	default:
+		i.Time = t
 	}
-	i.Time = t.UTC()
 	return nil
 }
 
@@ -71,6 +97,34 @@ func (i Instant) ptr() *time.Time {
 	t := i.Time
 	return &t
 }
+
+// checkQuery refuses a query parameter that is not UTF-8 or holds NUL,
+// naming it, on every route: PostgreSQL text can hold neither, and no
+// parameter of the API needs them. A name that is itself bad is not echoed.
+func (h *handlers) checkQuery(c *gin.Context) {
+	const reason = "must be UTF-8 text without the NUL character"
+	var p problems
+	for name, values := range c.Request.URL.Query() {
+		if !cleanText(name) {
+			p.add("query", "parameter names "+reason)
+			continue
+		}
+		for _, v := range values {
+			if !cleanText(v) {
+				p.add(name, reason)
+				break
+			}
+		}
+	}
+	if len(p) > 0 {
+		sort.Slice(p, func(i, j int) bool { return p[i].Field < p[j].Field })
+		invalid(c, p)
+		return
+	}
+	c.Next()
+}
+
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // decode reads the request body as one JSON object into v. It answers the
 // request itself (400, 413 or 415) and returns false when it cannot.
@@ -191,8 +245,11 @@ func typeReason(t reflect.Type) string {
 
 func (p *problems) instant(field string, i Instant, required bool) bool {
 	switch {
+	case i.OutOfRange:
+		p.add(field, instantRangeReason)
+		return false
 	case i.Invalid:
-		p.add(field, "must be an RFC 3339 instant")
+		p.add(field, instantReason)
 		return false
 	case !i.Present:
 		if required {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,6 +190,55 @@ func TestEdges(t *testing.T) {
 		js = bytes.Replace(js, []byte(`\\u0000`), []byte(`\u0000`), 1)
 		resp, body = request(t, env, "POST", "/v1/episodes", bc, bytes.NewReader(js), "Content-Type", "application/json")
 		wantError(t, resp.StatusCode, body, 400, "invalid_request", "child.first_name")
+	})
+
+	// Instants whose UTC form leaves years 1 to 9999 cannot be stored or
+	// sent on, and query parameters must be UTF-8 without NUL: 400 naming
+	// the field, in every body and on every route.
+	t.Run("instants out of range and bad query parameters are 400", func(t *testing.T) {
+		_, bc := env.AddUser(t, store.RoleCoordinator)
+		_, mgr := env.AddUser(t, store.RoleManager)
+		iv, ivToken := env.AddUser(t, store.RoleInterviewer)
+		ep := open(t, env, bc, referral(time.Hour))
+		post(t, env, bc, "/v1/episodes/"+ep.ID+"/assignment", map[string]any{"interviewer_id": iv.ID}, 202)
+		waitFor(t, env, ivToken, ep.ID, 30*time.Second, "assigned", func(d detail) bool {
+			return d.AssignedInterviewer != nil && d.AssignedInterviewer.ID == iv.ID
+		})
+		for _, instant := range []string{"9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+01:00", "0000-06-01T00:00:00Z"} {
+			ref := referral(time.Hour)
+			ref["returned_at"] = instant
+			outOfRange := func(st int, body []byte, field string) {
+				t.Helper()
+				if r := reason(wantError(t, st, body, 400, "invalid_request", field), field); !strings.Contains(r, "9999") {
+					t.Fatalf("%s %s: reason %q does not give the years allowed", field, instant, r)
+				}
+			}
+			st, body := env.Do(t, "POST", "/v1/episodes", bc, ref)
+			outOfRange(st, body, "returned_at")
+			ref = referral(time.Hour)
+			ref["reported_missing_at"] = instant
+			st, body = env.Do(t, "POST", "/v1/episodes", bc, ref)
+			outOfRange(st, body, "reported_missing_at")
+			st, body = env.Do(t, "POST", "/v1/episodes/"+ep.ID+"/contact-attempts", ivToken,
+				map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": instant})
+			outOfRange(st, body, "attempted_at")
+			st, body = env.Do(t, "GET", "/v1/audit?from="+url.QueryEscape(instant), mgr, nil)
+			outOfRange(st, body, "from")
+		}
+		for _, q := range []struct{ path, token, field string }{
+			{"/v1/audit?user_id=%00", mgr, "user_id"},
+			{"/v1/audit?user_id=a%ffb", mgr, "user_id"},
+			{"/v1/episodes?status=%ff", bc, "status"},
+			{"/v1/episodes?status=awaiting_contact&reference=%00", bc, "reference"},
+			{"/v1/escalations?episode_id=%c3%28", mgr, "episode_id"},
+			{"/v1/episodes/" + ep.ID + "?x=%00", bc, "x"},
+		} {
+			st, body := env.Do(t, "GET", q.path, q.token, nil)
+			wantError(t, st, body, 400, "invalid_request", q.field)
+		}
+		// A name that is not UTF-8 is not echoed: the query is named.
+		st, body := env.Do(t, "GET", "/v1/episodes?%ff=1", bc, nil)
+		wantError(t, st, body, 400, "invalid_request", "query")
 	})
 
 	t.Run("per-user rate limit answers 429 with Retry-After", func(t *testing.T) {

@@ -3,11 +3,14 @@ package api
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
+
+	"homeward/store"
 )
 
 // Detail names one problem with one field of the request.
@@ -44,7 +47,8 @@ var codes = map[int]string{
 	http.StatusServiceUnavailable:    "unavailable",
 }
 
-// abort answers with the error shape and stops the handler chain.
+// abort answers with the error shape and stops the handler chain. Every
+// 503 says when to try again.
 func abort(c *gin.Context, status int, message string, details ...Detail) {
 	if details == nil {
 		details = []Detail{}
@@ -52,6 +56,9 @@ func abort(c *gin.Context, status int, message string, details ...Detail) {
 	code, ok := codes[status]
 	if !ok {
 		code = strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_")
+	}
+	if status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
+		c.Header("Retry-After", retryAfter)
 	}
 	c.AbortWithStatusJSON(status, ErrorBody{Error: Error{Status: status, Code: code, Message: message, Details: details}})
 }
@@ -74,25 +81,35 @@ func notFound(c *gin.Context) {
 	abort(c, http.StatusNotFound, "No such episode.", Detail{Field: "id", Reason: "no such episode"})
 }
 
+// retryAfter is the Retry-After, in seconds, of every 503: long enough for
+// a restarted dependency, short enough not to lose a referral's urgency.
+const retryAfter = "5"
+
 // serverError logs err with the request id and answers 503 when a
-// dependency is unreachable or too slow, 500 otherwise. The client never
-// sees the error's text.
+// dependency is unreachable, overloaded or too slow, 500 otherwise. The
+// client never sees the error's text.
 func (h *handlers) serverError(c *gin.Context, op string, err error) {
 	status, message := http.StatusInternalServerError, "internal error"
 	if unavailable(err) {
-		status, message = http.StatusServiceUnavailable, "A service Homeward depends on is unavailable; try again shortly."
+		status = http.StatusServiceUnavailable
+		message = "Homeward is temporarily unavailable: a service it depends on cannot be reached. Retrying the request is safe; try again in a few seconds."
 	}
 	h.log.ErrorContext(c.Request.Context(), "Request failed",
 		"request_id", requestID(c), "route", c.FullPath(), "op", op, "status", status, "error", err)
 	abort(c, status, message)
 }
 
+// unavailable reports whether err means a dependency (PostgreSQL, Temporal,
+// the network to them) is down or too slow, rather than a fault of ours.
 func unavailable(err error) bool {
 	var (
 		unav *serviceerror.Unavailable
 		dl   *serviceerror.DeadlineExceeded
+		re   *serviceerror.ResourceExhausted
+		op   *net.OpError
 	)
-	return errors.As(err, &unav) || errors.As(err, &dl) || errors.Is(err, context.DeadlineExceeded)
+	return errors.As(err, &unav) || errors.As(err, &dl) || errors.As(err, &re) || errors.As(err, &op) ||
+		errors.Is(err, context.DeadlineExceeded) || store.Unavailable(err)
 }
 
 func isNotFound(err error) bool {

@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -186,6 +188,26 @@ func post(t *testing.T, env *testenv.Env, token, path string, body any, wantStat
 		t.Fatalf("POST %s: status %d, want %d: %s", path, st, wantStatus, resp)
 	}
 	return resp
+}
+
+// getWithHeaders is a GET that also returns the answer's headers.
+func getWithHeaders(t *testing.T, baseURL, path, token string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", baseURL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, body
 }
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }

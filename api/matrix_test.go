@@ -282,6 +282,36 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	})
 
+	// The payload codec opens every commissioner's payloads: only the
+	// provider's admins may use it, and every call is audited.
+	t.Run("POST /v1/codec", func(t *testing.T) {
+		aAdmin := add("A admin", store.RoleAdmin, a.ID)
+		for _, u := range append([]matrixUser{aAdmin}, everyone...) {
+			for _, op := range []string{"encode", "decode"} {
+				st, body := env.Do(t, "POST", "/v1/codec/"+op, u.token, `{"payloads": []}`)
+				if u.name == pAdmin.name {
+					if st != 200 {
+						t.Errorf("%s POST codec/%s: %d, want 200: %s", u.name, op, st, body)
+					}
+				} else if e := wantError(t, st, body, 403, "forbidden", "role"); !strings.Contains(e.Error.Message, "provider") {
+					t.Errorf("%s POST codec/%s: message %q", u.name, op, e.Error.Message)
+				}
+				rows, err := env.Store.ListAudit(context.Background(), store.AuditFilter{UserID: u.user.ID, Limit: 200})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := map[bool]string{true: "accepted", false: "denied"}[u.name == pAdmin.name]
+				found := false
+				for _, r := range rows {
+					found = found || (r.Action == "codec."+op && r.Outcome == want && r.Status == st)
+				}
+				if !found {
+					t.Errorf("%s POST codec/%s: no audit row codec.%s with outcome %s", u.name, op, op, want)
+				}
+			}
+		}
+	})
+
 	t.Run("outcomes that are accepted or conflict", func(t *testing.T) {
 		post(t, env, aIv.token, "/v1/episodes/"+epA+"/contact-attempts", map[string]any{
 			"method": "phone", "outcome": "no_answer", "attempted_at": rfc(time.Now().Add(-time.Minute)),

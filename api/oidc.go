@@ -32,11 +32,17 @@ type OIDCConfig struct {
 	RoleMap map[string]store.Role
 	// CommissionerClaim, when set, names the claim (a string) holding the
 	// name of the commissioner the staff member works for, matched
-	// case-insensitively; a missing or empty claim makes them the
-	// provider's staff, a name Homeward does not know is refused. Every
-	// sign-in places the user as the token says. Empty: tokens never place
-	// users, and a commissioner an administrator gave a user is kept.
+	// case-insensitively, or ProviderClaimValue for the provider's staff
+	// (who see every commissioner). A missing or empty claim, or a name
+	// Homeward does not know, is refused: a token that forgets to say is
+	// never taken for the provider's. Every sign-in places the user as the
+	// token says. Empty: tokens never place users, and a commissioner an
+	// administrator gave a user is kept.
 	CommissionerClaim string
+	// ProviderClaimValue is the value of the commissioner claim that places
+	// a staff member with the provider, matched case-insensitively; default
+	// "provider".
+	ProviderClaimValue string
 	// Algorithms are the signature algorithms accepted; default RS256,
 	// ES256. "none" and HMAC algorithms are always refused.
 	Algorithms []string
@@ -73,6 +79,9 @@ type oidcAuth struct {
 func newOIDCAuth(cfg OIDCConfig) *oidcAuth {
 	if cfg.RoleClaim == "" {
 		cfg.RoleClaim = "roles"
+	}
+	if cfg.ProviderClaimValue = strings.TrimSpace(cfg.ProviderClaimValue); cfg.ProviderClaimValue == "" {
+		cfg.ProviderClaimValue = "provider"
 	}
 	if len(cfg.Algorithms) == 0 {
 		cfg.Algorithms = []string{"RS256", "ES256"}
@@ -334,7 +343,7 @@ func (a *oidcAuth) roleFrom(raw json.RawMessage) (store.Role, bool) {
 // commissionerFrom reads the commissioner claim: the commissioner's id, ""
 // for the provider. ok is false when the request has been answered.
 func (h *handlers) commissionerFrom(c *gin.Context, raw json.RawMessage) (id string, ok bool) {
-	claim := h.oidc.cfg.CommissionerClaim
+	claim, provider := h.oidc.cfg.CommissionerClaim, h.oidc.cfg.ProviderClaimValue
 	var name string
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &name); err != nil {
@@ -343,8 +352,17 @@ func (h *handlers) commissionerFrom(c *gin.Context, raw json.RawMessage) (id str
 			return "", false
 		}
 	}
-	if name = strings.TrimSpace(name); name == "" {
-		return "", true // the provider's staff
+	name = strings.TrimSpace(name)
+	if name == "" {
+		// Fail closed: the provider's staff see every commissioner, so only
+		// a claim that says so places someone there.
+		abort(c, http.StatusForbidden, "Your sign-in does not say who you work for: the identity provider must send the "+
+			claim+" claim, with the name of your commissioner, or \""+provider+"\" for the provider's staff.",
+			Detail{Field: "commissioner", Reason: "the token must carry the " + claim + " claim: a commissioner's name, or \"" + provider + "\" for the provider's staff"})
+		return "", false
+	}
+	if strings.EqualFold(name, provider) {
+		return "", true
 	}
 	com, err := h.Store.CommissionerByName(c.Request.Context(), name)
 	switch {

@@ -523,23 +523,36 @@ func TestOIDCCommissionerClaim(t *testing.T) {
 		}
 	})
 
-	t.Run("a token without the claim signs in provider staff", func(t *testing.T) {
-		if got := lists(t, token("leo", nil)); got != "A,B" {
+	t.Run("a token without the claim, or with an empty one, is 403 saying what to send", func(t *testing.T) {
+		for _, claim := range []any{nil, "", "  "} {
+			st, body := env.Do(t, "GET", "/v1/episodes", token("mia", claim), nil)
+			e := wantError(t, st, body, 403, "forbidden", "commissioner")
+			if !strings.Contains(e.Error.Message, "local_authority") || !strings.Contains(reason(e, "commissioner"), "local_authority") ||
+				!strings.Contains(e.Error.Message, `"provider"`) {
+				t.Fatalf("claim %q: the answer does not say what the identity provider must send: %s", claim, body)
+			}
+			if _, err := env.Store.UserByOIDC(ctx, iss.srv.URL, "mia"); err == nil {
+				t.Fatalf("claim %q: a token without a commissioner created a user", claim)
+			}
+		}
+		// Nor does it move a user who exists to the provider.
+		lists(t, token("judy", a.Name))
+		st, body := env.Do(t, "GET", "/v1/episodes", token("judy", nil), nil)
+		wantError(t, st, body, 403, "forbidden", "commissioner")
+		if u := user(t, "judy"); u.CommissionerID != a.ID {
+			t.Fatalf("a token without the claim moved judy to %q", u.CommissionerID)
+		}
+	})
+
+	t.Run("a token naming the provider signs in provider staff", func(t *testing.T) {
+		if got := lists(t, token("leo", "Provider")); got != "A,B" {
 			t.Fatalf("leo sees %q, want A,B", got)
 		}
 		if u := user(t, "leo"); u.CommissionerID != "" {
 			t.Fatalf("leo works for %q, want the provider", u.CommissionerID)
 		}
-		// A user the token moves to the provider, by an empty claim or none.
-		if got := lists(t, token("judy", "")); got != "A,B" {
-			t.Fatalf("judy sees %q with an empty claim, want A,B", got)
-		}
-		if u := user(t, "judy"); u.CommissionerID != "" {
-			t.Fatalf("judy works for %q with an empty claim, want the provider", u.CommissionerID)
-		}
-		lists(t, token("judy", a.Name))
-		if got := lists(t, token("judy", nil)); got != "A,B" {
-			t.Fatalf("judy sees %q without the claim, want A,B", got)
+		if got := lists(t, token("judy", "provider")); got != "A,B" {
+			t.Fatalf("judy sees %q once the token names the provider, want A,B", got)
 		}
 	})
 

@@ -25,10 +25,14 @@ type Security struct {
 	OIDCRoleMap map[string]string
 	// OIDCCommissionerClaim (HOMEWARD_OIDC_COMMISSIONER_CLAIM, default
 	// empty) names the claim (a string) holding the name of the commissioner
-	// the staff member works for; a missing or empty claim makes them the
-	// provider's staff. Set, every sign-in places the user as the token
-	// says; empty, tokens never place users with a commissioner.
+	// the staff member works for, or OIDCProviderValue for the provider's
+	// staff; a token without it is refused. Set, every sign-in places the
+	// user as the token says; empty, tokens never place users with a
+	// commissioner.
 	OIDCCommissionerClaim string
+	// OIDCProviderValue (HOMEWARD_OIDC_PROVIDER_VALUE, default "provider")
+	// is the commissioner claim's value for the provider's staff.
+	OIDCProviderValue string
 	// OIDCAlgorithms (HOMEWARD_OIDC_ALGORITHMS, default "RS256,ES256") are
 	// the signature algorithms accepted; only asymmetric ones may be named.
 	OIDCAlgorithms []string
@@ -79,6 +83,7 @@ func loadSecurity(get func(key, def string) string) (Security, []error) {
 		RateBurst:     40,
 
 		OIDCCommissionerClaim: strings.TrimSpace(get("HOMEWARD_OIDC_COMMISSIONER_CLAIM", "")),
+		OIDCProviderValue:     get("HOMEWARD_OIDC_PROVIDER_VALUE", "provider"),
 	}
 	if s.OIDCIssuer != "" {
 		u, err := url.Parse(s.OIDCIssuer)

@@ -12,7 +12,7 @@ func TestSecurityDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := c.Security
-	if s.OIDCIssuer != "" || s.OIDCRoleClaim != "roles" || s.OIDCRoleMap != nil || s.OIDCCommissionerClaim != "" ||
+	if s.OIDCIssuer != "" || s.OIDCRoleClaim != "roles" || s.OIDCRoleMap != nil || s.OIDCCommissionerClaim != "" || s.OIDCProviderValue != "provider" ||
 		!reflect.DeepEqual(s.OIDCAlgorithms, []string{"RS256", "ES256"}) ||
 		s.RateLimit != 10 || s.RateBurst != 40 || s.TrustedProxies != nil || s.CORSOrigins != nil {
 		t.Errorf("security defaults = %+v", s)
@@ -32,6 +32,7 @@ func TestSecurityFromEnvironment(t *testing.T) {
 		"HOMEWARD_CORS_ORIGINS":    "https://app.example.org,http://localhost:5173",
 
 		"HOMEWARD_OIDC_COMMISSIONER_CLAIM": "local_authority",
+		"HOMEWARD_OIDC_PROVIDER_VALUE":     " RHI Provider ",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,7 @@ func TestSecurityFromEnvironment(t *testing.T) {
 		CORSOrigins:    []string{"https://app.example.org", "http://localhost:5173"},
 
 		OIDCCommissionerClaim: "local_authority",
+		OIDCProviderValue:     "RHI Provider",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("security = %+v\nwant %+v", s, want)

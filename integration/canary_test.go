@@ -29,6 +29,7 @@ import (
 	"homeward/internal/testenv"
 	"homeward/mail"
 	"homeward/payloadcrypt"
+	"homeward/store"
 	"homeward/worker"
 	"homeward/workflows"
 )
@@ -279,14 +280,17 @@ func TestCanaryNeverStoredInTheClear(t *testing.T) {
 		if status != 401 {
 			t.Fatalf("decode without a token = %d, want 401", status)
 		}
-		for _, tok := range []string{tm.interviewer, tm.coordinator} {
+		// Only the provider's admins: the codec opens every commissioner's payloads.
+		_, commissionerAdmin := env.AddUser(t, store.RoleAdmin)
+		_, admin := env.AddUserIn(t, store.RoleAdmin, "")
+		for _, tok := range []string{tm.interviewer, tm.coordinator, tm.manager, commissionerAdmin} {
 			if status, _ := env.Do(t, "POST", "/v1/codec/decode", tok, req); status != 403 {
-				t.Fatalf("decode as an interviewer or coordinator = %d, want 403", status)
+				t.Fatalf("decode as a commissioner's staff = %d, want 403", status)
 			}
 		}
-		status, resp := env.Do(t, "POST", "/v1/codec/decode", tm.manager, req)
+		status, resp := env.Do(t, "POST", "/v1/codec/decode", admin, req)
 		if status != 200 {
-			t.Fatalf("decode as a manager = %d %s", status, resp)
+			t.Fatalf("decode as the provider's admin = %d %s", status, resp)
 		}
 		if bytes.Contains(resp, []byte(canary)) {
 			t.Fatalf("the decoded answer carries the canary unencoded: look at how it is searched")
@@ -299,11 +303,11 @@ func TestCanaryNeverStoredInTheClear(t *testing.T) {
 			t.Fatalf("the codec endpoint did not decrypt the workflow input: %v", out.Payloads[0].Metadata)
 		}
 		// The SDK's remote codec (what the Temporal CLI's --codec-endpoint
-		// uses) works against the endpoint with a manager's token.
+		// uses) works against the endpoint with an admin's token.
 		remote := converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{
 			Endpoint: env.URL + "/v1/codec",
 			ModifyRequest: func(r *http.Request) error {
-				r.Header.Set("Authorization", "Bearer "+tm.manager)
+				r.Header.Set("Authorization", "Bearer "+admin)
 				r.Header.Set("X-Namespace", env.Namespace)
 				return nil
 			},
@@ -315,11 +319,11 @@ func TestCanaryNeverStoredInTheClear(t *testing.T) {
 		// Encode gives back a payload only the key opens.
 		plainIn, _ := converter.GetDefaultDataConverter().ToPayloads("hello " + canary)
 		req, _ = protojson.Marshal(plainIn)
-		status, resp = env.Do(t, "POST", "/v1/codec/encode", tm.manager, req)
+		status, resp = env.Do(t, "POST", "/v1/codec/encode", admin, req)
 		if status != 200 || bytes.Contains(resp, []byte(canary)) {
 			t.Fatalf("encode = %d %s", status, resp)
 		}
-		if status, _ := env.Do(t, "POST", "/v1/codec/decode", tm.manager, "not payloads"); status != 400 {
+		if status, _ := env.Do(t, "POST", "/v1/codec/decode", admin, "not payloads"); status != 400 {
 			t.Fatalf("decode of garbage = %d, want 400", status)
 		}
 	})
@@ -392,7 +396,8 @@ func TestCanarySearchFindsPlaintext(t *testing.T) {
 	if !bytes.Contains(protoBytes(t, hist), []byte(canary)) {
 		t.Fatal("without encryption the search does not find the canary in the history: it searches the wrong thing")
 	}
-	if status, _ := env.Do(t, "POST", "/v1/codec/decode", tm.manager, `{"payloads": []}`); status != 404 {
+	_, admin := env.AddUserIn(t, store.RoleAdmin, "")
+	if status, _ := env.Do(t, "POST", "/v1/codec/decode", admin, `{"payloads": []}`); status != 404 {
 		t.Fatalf("codec endpoint without a codec = %d, want 404", status)
 	}
 }

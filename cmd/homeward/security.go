@@ -22,6 +22,7 @@ func oidcConfig(s config.Security) *api.OIDCConfig {
 	return &api.OIDCConfig{
 		Issuer: s.OIDCIssuer, Audience: s.OIDCAudience, RoleClaim: s.OIDCRoleClaim,
 		RoleMap: roles, Algorithms: s.OIDCAlgorithms, CommissionerClaim: s.OIDCCommissionerClaim,
+		ProviderClaimValue: s.OIDCProviderValue,
 	}
 }
 
