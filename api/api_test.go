@@ -55,7 +55,7 @@ func TestAPI(t *testing.T) {
 		t.Parallel()
 		for _, path := range []string{"/v1/episodes", "/v1/escalations", "/v1/openapi.json", "/v1/episodes/" + uuid.NewString()} {
 			req, _ := http.NewRequest("GET", env.URL+path, nil)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := testenv.CheckedClient(t).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +117,7 @@ func TestAPI(t *testing.T) {
 		st, body := env.Do(t, "GET", "/v1/nothing-here", coord, nil)
 		wantError(t, st, body, 404, "not_found", "path")
 		req, _ := http.NewRequest("DELETE", env.URL+"/v1/episodes", nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testenv.CheckedClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +179,7 @@ func TestAPI(t *testing.T) {
 		req, _ := http.NewRequest("POST", env.URL+"/v1/episodes", bytes.NewReader(js))
 		req.Header.Set("Authorization", "Bearer "+coord)
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testenv.CheckedClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,7 +343,7 @@ func TestAPI(t *testing.T) {
 		req.ContentLength = -1
 		req.Header.Set("Authorization", "Bearer "+coord)
 		req.Header.Set("Content-Type", "application/json")
-		r, err := http.DefaultClient.Do(req)
+		r, err := testenv.CheckedClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -676,7 +676,7 @@ func TestAPI(t *testing.T) {
 			if body != nil {
 				req.Header.Set("Content-Type", "application/json")
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := testenv.CheckedClient(t).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -716,6 +716,7 @@ func TestAPI(t *testing.T) {
 			req := httptest.NewRequest("GET", path, nil)
 			req.Header.Set("Authorization", "Bearer "+coord)
 			r.ServeHTTP(rec, req)
+			testenv.CheckOpenAPI(t, req, nil, rec.Code, rec.Header(), rec.Body.Bytes())
 			if rec.Code < 500 {
 				t.Fatalf("%s: status %d", path, rec.Code)
 			}
@@ -729,7 +730,9 @@ func TestAPI(t *testing.T) {
 			}
 		}
 		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		ready := httptest.NewRequest("GET", "/readyz", nil)
+		r.ServeHTTP(rec, ready)
+		testenv.CheckOpenAPI(t, ready, nil, rec.Code, rec.Header(), rec.Body.Bytes())
 		if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"postgres":"unavailable"`) || !strings.Contains(rec.Body.String(), `"temporal":"ok"`) {
 			t.Fatalf("readyz with a closed store: %d %s", rec.Code, rec.Body.String())
 		}

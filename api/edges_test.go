@@ -51,7 +51,7 @@ func request(t *testing.T, env *testenv.Env, method, path, token string, body io
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testenv.CheckedClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

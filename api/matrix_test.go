@@ -365,7 +365,7 @@ func TestAccessMatrix(t *testing.T) {
 			req, _ := http.NewRequest(method, srv.URL+path, r)
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := testenv.CheckedClient(t).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

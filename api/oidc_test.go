@@ -574,5 +574,6 @@ func TestJWTWithoutOIDC(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
 	w := httptest.NewRecorder()
 	r.ServeHTTP(w, req)
+	testenv.CheckOpenAPI(t, req, nil, w.Code, w.Header(), w.Body.Bytes())
 	wantError(t, w.Code, w.Body.Bytes(), 401, "unauthorized", "Authorization")
 }

@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 	"gopkg.in/yaml.v3"
 
 	"homeward/api"
 	"homeward/internal/pglocal"
+	"homeward/internal/testenv"
 	"homeward/store"
 )
 
@@ -118,6 +120,36 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 }
 
+// TestOpenAPIValid checks the document with kin-openapi's validator, and
+// the OpenAPI 3.0.3 rule it leaves out: nullable has effect only beside a
+// type (linters refuse it beside a lone allOf or $ref).
+func TestOpenAPIValid(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPIYAML)
+	if err != nil {
+		t.Fatalf("openapi.yaml does not load: %v", err)
+	}
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatalf("openapi.yaml is not valid OpenAPI 3.0: %v", err)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if v["nullable"] == true && v["type"] == nil {
+				t.Errorf("openapi.yaml: %s is nullable without a type", path)
+			}
+			for k, x := range v {
+				walk(path+"/"+k, x)
+			}
+		case []any:
+			for i, x := range v {
+				walk(fmt.Sprintf("%s/%d", path, i), x)
+			}
+		}
+	}
+	walk("#", parseYAML(t, api.OpenAPIYAML))
+}
+
 func TestToken(t *testing.T) {
 	tok, hash, err := api.NewToken()
 	if err != nil {
@@ -157,7 +189,9 @@ func TestRecoverAndUnavailableTemporal(t *testing.T) {
 
 	rec = httptest.NewRecorder()
 	start := time.Now()
-	r.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	ready := httptest.NewRequest("GET", "/readyz", nil)
+	r.ServeHTTP(rec, ready)
+	testenv.CheckOpenAPI(t, ready, nil, rec.Code, rec.Header(), rec.Body.Bytes())
 	if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"temporal":"unavailable"`) || !strings.Contains(rec.Body.String(), `"postgres":"unavailable"`) {
 		t.Fatalf("readyz: %d %s", rec.Code, rec.Body.String())
 	}

@@ -248,27 +248,17 @@ func (e *Env) AddUser(t testing.TB, role store.Role) (store.User, string) {
 // Do sends a request to the API and returns the status and the body. body
 // nil sends no body; []byte, string and json.RawMessage are sent as they
 // are; anything else is sent as JSON. A body is sent with Content-Type
-// application/json unless headers (name, value pairs) set another.
+// application/json unless headers (name, value pairs) set another. The
+// exchange is checked against the OpenAPI document (see CheckOpenAPI).
 func (e *Env) Do(t testing.TB, method, path, token string, body any, headers ...string) (status int, respBody []byte) {
 	t.Helper()
 	if len(headers)%2 != 0 {
 		t.Fatalf("testenv: Do: headers must be name, value pairs")
 	}
+	payload := encodeBody(t, body)
 	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		r = bytes.NewReader(b)
-	case json.RawMessage:
-		r = bytes.NewReader(b)
-	case string:
-		r = strings.NewReader(b)
-	default:
-		js, err := json.Marshal(b)
-		if err != nil {
-			t.Fatalf("testenv: Do: encode body: %v", err)
-		}
-		r = bytes.NewReader(js)
+	if body != nil {
+		r = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequest(method, e.URL+path, r)
 	if err != nil {
@@ -292,7 +282,28 @@ func (e *Env) Do(t testing.TB, method, path, token string, body any, headers ...
 	if err != nil {
 		t.Fatalf("testenv: %s %s: read body: %v", method, path, err)
 	}
+	CheckOpenAPI(t, req, payload, resp.StatusCode, resp.Header, respBody)
 	return resp.StatusCode, respBody
+}
+
+// encodeBody is what Do sends for body.
+func encodeBody(t testing.TB, body any) []byte {
+	t.Helper()
+	switch b := body.(type) {
+	case nil:
+		return nil
+	case []byte:
+		return b
+	case json.RawMessage:
+		return b
+	case string:
+		return []byte(b)
+	}
+	js, err := json.Marshal(body)
+	if err != nil {
+		t.Fatalf("testenv: Do: encode body: %v", err)
+	}
+	return js
 }
 
 // Eventually calls cond every 50ms until it is true, failing the test with
