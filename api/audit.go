@@ -26,12 +26,13 @@ import (
 //
 // A request that changes something (any method but GET and HEAD) also gets
 // an "attempt" row BEFORE its handler runs. If that row cannot be written
-// the handler never runs: nothing is signalled or started, and the answer is
-// 503. So every signal that reaches a workflow is preceded by a committed
-// audit row naming who sent it. The outcome row follows once the handler is
-// done; should it fail, the client gets 503 although the signal may have been
-// delivered (a retry may then record the outcome twice): a rare duplicate is
-// better than an unaudited 2xx or an outcome lost in silence.
+// the handler never runs: nothing is sent to an episode or started, and the
+// answer is 503. So every outcome that reaches a workflow is preceded by a
+// committed audit row naming who sent it. The outcome row follows once the
+// handler is done; should it fail after the outcome was recorded, the
+// client gets 503 saying so (not a refusal), and a retry with the same
+// Idempotency-Key gets the first answer and writes the rows that were
+// missing.
 
 // auditActions names what each route does; other /v1 routes are recorded
 // under their method and path.
@@ -127,10 +128,24 @@ func (h *handlers) auditTrail(c *gin.Context) {
 				orig.Header().Del(k)
 			}
 		}
+		if write && buf.status < 300 {
+			h.auditIncomplete(c, err)
+			return
+		}
 		h.auditFailed(c, err)
 		return
 	}
 	buf.flush()
+}
+
+// auditIncomplete answers a write that was done but whose outcome row could
+// not be written. It must not read as a refusal: the retry with the same
+// Idempotency-Key gets the first answer and completes the trail.
+func (h *handlers) auditIncomplete(c *gin.Context, err error) {
+	h.log.ErrorContext(c.Request.Context(), "Audit trail not completed for a request that was carried out",
+		"request_id", requestID(c), "route", c.FullPath(), "error", err)
+	abort(c, http.StatusServiceUnavailable, "This was done, but the audit trail could not be completed just now, so the answer was held back. "+
+		"Retry with the same Idempotency-Key: the retry gets the same answer and completes the audit trail.")
 }
 
 // auditPanic records the outcome of a request whose handler panicked: the

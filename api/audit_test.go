@@ -303,11 +303,25 @@ func TestAuditTrailUnavailable(t *testing.T) {
 	}
 	restore()
 
-	// The outcome row cannot be written: no 202, although the signal went.
+	// The outcome row cannot be written: no 200, but the answer says the
+	// outcome was recorded, and the retry with the same key gets the
+	// episode's first answer and completes the trail.
 	restore = failAudit(t, env, "accepted")
-	st, body = env.Do(t, "POST", base+"/contact-attempts", iv, attempt)
+	st, body = env.Do(t, "POST", base+"/contact-attempts", iv, attempt, "Idempotency-Key", "audit-k1", "X-Request-ID", "audit-held-back")
 	wantError(t, st, body, 503, "unavailable", "")
+	if !strings.Contains(string(body), "This was done") || strings.Contains(string(body), "not answered") {
+		t.Fatalf("a recorded outcome was answered as refused: %s", body)
+	}
 	restore()
+	before = outcomesReceived(t, env, c.ID)
+	st, body = env.Do(t, "POST", base+"/contact-attempts", iv, attempt, "Idempotency-Key", "audit-k1", "X-Request-ID", "audit-retry")
+	if st != 200 {
+		t.Fatalf("retry: %d %s", st, body)
+	}
+	if n := outcomesReceived(t, env, c.ID); n != before {
+		t.Fatalf("the retry reached the episode again: %d outcomes, want %d", n, before)
+	}
+	wantRows(t, requestRows(t, env, "audit-retry"), "interviewer episode.contact_attempt attempt 0", "interviewer episode.contact_attempt accepted 200")
 
 	if res, err := env.Store.VerifyAudit(context.Background()); err != nil || !res.OK {
 		t.Fatalf("VerifyAudit = %+v, %v", res, err)

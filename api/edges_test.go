@@ -200,7 +200,7 @@ func TestEdges(t *testing.T) {
 		_, mgr := env.AddUser(t, store.RoleManager)
 		iv, ivToken := env.AddUser(t, store.RoleInterviewer)
 		ep := open(t, env, bc, referral(time.Hour))
-		post(t, env, bc, "/v1/episodes/"+ep.ID+"/assignment", map[string]any{"interviewer_id": iv.ID}, 202)
+		post(t, env, bc, "/v1/episodes/"+ep.ID+"/assignment", map[string]any{"interviewer_id": iv.ID}, 200)
 		waitFor(t, env, ivToken, ep.ID, 30*time.Second, "assigned", func(d detail) bool {
 			return d.AssignedInterviewer != nil && d.AssignedInterviewer.ID == iv.ID
 		})

@@ -28,7 +28,6 @@ var idempotencyNamespace = uuid.MustParse("3f0d8a52-5c1e-4b8e-9a55-6f1b2c7d9e10"
 
 const maxIdempotencyKey = 200
 
-
 type createEpisodeRequest struct {
 	Child                 *episode.Child          `json:"child"`
 	ReportedMissingAt     Instant                 `json:"reported_missing_at"`

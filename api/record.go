@@ -132,6 +132,8 @@ func keyReused(c *gin.Context, what string) {
 func (h *handlers) outcomeFailed(c *gin.Context, updateID, key, hash string, err error) {
 	var appErr *temporal.ApplicationError
 	switch {
+	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrNotAssigned:
+		notFound(c) // as for any episode an interviewer may not see
 	case errors.As(err, &appErr) && (appErr.Type() == workflows.ErrConflict || appErr.Type() == workflows.ErrInvalid):
 		var field, reason string
 		if derr := appErr.Details(&field, &reason); derr != nil || field == "" {

@@ -130,7 +130,7 @@ func (s *State) Check(ev Event) *Problem {
 		return conflict("status", "the episode is %s and accepts no more outcomes", s.Status)
 	}
 	if ev.ActorRole == RoleInterviewer && ev.Type != EventAssignment && s.AssignedInterviewer != ev.Actor {
-		return conflict("assigned_interviewer", "the episode is not assigned to you")
+		return conflict(FieldAssignedInterviewer, "the episode is not assigned to you")
 	}
 	return s.CheckSignalled(ev)
 }

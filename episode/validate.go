@@ -26,8 +26,11 @@ const (
 )
 
 // RoleInterviewer is the role whose outcomes count only on episodes
-// assigned to them.
-const RoleInterviewer = "interviewer"
+// assigned to them; FieldAssignedInterviewer is what a refusal names.
+const (
+	RoleInterviewer          = "interviewer"
+	FieldAssignedInterviewer = "assigned_interviewer"
+)
 
 // Problems lists every problem found with one input.
 type Problems []*Problem

@@ -25,6 +25,13 @@ var record = flag.Bool("record", false, "write the recorded histories to workflo
 // historiesDir is where the replay test in package workflows reads them.
 const historiesDir = "../workflows/testdata/histories"
 
+// generation prefixes the files recorded by this version of the workflow.
+// Histories of earlier versions stay beside them and keep replaying: after
+// a versioned change (workflow.GetVersion), give the next generation a new
+// prefix rather than recording over the old files. The unprefixed files are
+// from before outcomes were updates (they arrived as signals).
+const generation = "updates-"
+
 // TestRecordHistories runs episodes on a real Temporal server, replays each
 // fresh history against the current code, and with -record keeps them for
 // the replay test, which guards every later change to the workflow.
@@ -68,7 +75,7 @@ func TestRecordHistories(t *testing.T) {
 			if err := os.MkdirAll(historiesDir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			file := filepath.Join(historiesDir, sc.name+".json")
+			file := filepath.Join(historiesDir, generation+sc.name+".json")
 			if err := os.WriteFile(file, append(data, '\n'), 0o644); err != nil {
 				t.Fatal(err)
 			}

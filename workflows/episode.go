@@ -216,17 +216,23 @@ func (w *episodeWorkflow) answer(updateID string) (store.OutcomeAnswer, bool) {
 	return store.OutcomeAnswer{}, false
 }
 
-// Problem error types: the API answers 409 for a conflict, 400 otherwise.
+// Problem error types: the API answers 409 for a conflict, 400 for an
+// invalid outcome, and for an interviewer's outcome on an episode no longer
+// theirs what it answers for any episode the caller may not see.
 const (
-	ErrConflict = "episode.conflict"
-	ErrInvalid  = "episode.invalid"
+	ErrConflict    = "episode.conflict"
+	ErrInvalid     = "episode.invalid"
+	ErrNotAssigned = "episode.not_assigned"
 )
 
 // ProblemError is a refused outcome as a Temporal error carrying the
 // field and the reason.
 func ProblemError(p *episode.Problem) error {
 	typ := ErrInvalid
-	if p.Conflict {
+	switch {
+	case p.Conflict && p.Field == episode.FieldAssignedInterviewer:
+		typ = ErrNotAssigned
+	case p.Conflict:
 		typ = ErrConflict
 	}
 	return temporal.NewNonRetryableApplicationError(p.Reason, typ, nil, p.Field, p.Reason)

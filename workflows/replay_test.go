@@ -16,8 +16,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 3 {
-		t.Fatalf("found %d recorded histories in testdata/histories, want at least 3", len(files))
+	// Three from when outcomes were signals, three since they are updates.
+	if len(files) < 6 {
+		t.Fatalf("found %d recorded histories in testdata/histories, want at least 6", len(files))
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -134,7 +134,7 @@ func TestOnlyTheAssignedInterviewerRecords(t *testing.T) {
 	h.close(2 * time.Hour)
 	h.run(in)
 	_, err := h.result(refused)
-	if field, _ := problemOf(t, err, ErrConflict); field != "assigned_interviewer" {
+	if field, _ := problemOf(t, err, ErrNotAssigned); field != "assigned_interviewer" {
 		t.Errorf("refused on %s, want assigned_interviewer", field)
 	}
 	if _, err := h.result(accepted); err != nil {

@@ -59,6 +59,8 @@ type Options struct {
 	NoWorker bool
 	// QueryTimeout is the API's Deps.QueryTimeout; default the API's (2s).
 	QueryTimeout time.Duration
+	// OutcomeTimeout is the API's Deps.OutcomeTimeout; default the API's (10s).
+	OutcomeTimeout time.Duration
 	// PlaintextPayloads turns Temporal payload encryption off (it is on,
 	// with a random key per Env, by default).
 	PlaintextPayloads bool
@@ -163,16 +165,17 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 
 	e.API = httptest.NewServer(api.NewRouter(api.Deps{
-		Store:        st,
-		Temporal:     e.Temporal,
-		TaskQueue:    e.TaskQueue,
-		Policy:       policy,
-		Clock:        e.Clock,
-		Logger:       logger,
-		QueryTimeout: opts.QueryTimeout,
-		Codec:        codecOf(e.KeyRing),
-		OIDC:         opts.OIDC,
-		Edges:        edges(opts),
+		Store:          st,
+		Temporal:       e.Temporal,
+		TaskQueue:      e.TaskQueue,
+		Policy:         policy,
+		Clock:          e.Clock,
+		Logger:         logger,
+		QueryTimeout:   opts.QueryTimeout,
+		OutcomeTimeout: opts.OutcomeTimeout,
+		Codec:          codecOf(e.KeyRing),
+		OIDC:           opts.OIDC,
+		Edges:          edges(opts),
 	}))
 	t.Cleanup(e.API.Close)
 	e.URL = e.API.URL

@@ -20,7 +20,7 @@ CREATE TABLE referral_keys (
     key_id       text PRIMARY KEY,
     episode_id   uuid NOT NULL UNIQUE,
     request_hash text NOT NULL,
-    answer       jsonb NOT NULL,
+    answer       bytea NOT NULL, -- the first answer's body, byte for byte
     started_at   timestamptz,
     created_at   timestamptz NOT NULL DEFAULT now()
 );

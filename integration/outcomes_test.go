@@ -1,0 +1,342 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"homeward/internal/testenv"
+)
+
+// Outcomes as Workflow Updates, through the HTTP API with a real Temporal
+// server, PostgreSQL and SMTP server.
+
+// assigned opens an episode assigned to the team's interviewer.
+func (tm *team) assigned(t *testing.T, returnedAt time.Time) string {
+	t.Helper()
+	ref := referral(returnedAt)
+	ref["assigned_interviewer_id"] = tm.interviewerID
+	body := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, ref)
+	return body["id"].(string)
+}
+
+func attemptBody(at time.Time, outcome string) map[string]any {
+	return map[string]any{"method": "phone", "outcome": outcome, "attempted_at": rfc(at)}
+}
+
+func TestOutcomeIdempotencyKey(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	tm := newTeam(t, env)
+	now := time.Now().UTC().Truncate(time.Second)
+	id := tm.assigned(t, now.Add(-2*time.Hour))
+	p := "/v1/episodes/" + id
+	key := "Idempotency-Key"
+
+	// The same decline twice with one key: recorded once, the same answer.
+	decline := attemptBody(now.Add(-time.Hour), "reached_declined")
+	st1, first := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, decline, key, "decline-1")
+	st2, second := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, decline, key, "decline-1")
+	if st1 != 200 || st2 != 200 || !bytes.Equal(first, second) {
+		t.Fatalf("answers differ: %d %s / %d %s", st1, first, st2, second)
+	}
+	var ans struct {
+		Recorded string
+		Episode  struct {
+			Status   string
+			Declines int
+		}
+	}
+	_ = json.Unmarshal(first, &ans)
+	if ans.Recorded != "contact_attempt" || ans.Episode.Status != "reoffer_pending" || ans.Episode.Declines != 1 {
+		t.Fatalf("answer %s", first)
+	}
+
+	// The same key with another body: 422 naming the key.
+	st, body := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attemptBody(now.Add(-time.Hour), "no_answer"), key, "decline-1")
+	wantField(t, st, body, 422, "Idempotency-Key")
+
+	// Closed with a key; once the episode has ended, the retry still gets
+	// the first answer, from the records.
+	closure := map[string]any{"reason": "duplicate"}
+	st, closed := env.Do(t, "POST", p+"/closure", tm.coordinator, closure, key, "close-1")
+	if st != 200 {
+		t.Fatalf("closure: %d %s", st, closed)
+	}
+	_ = closedHistory(t, env, "episode-"+id)
+	st, again := env.Do(t, "POST", p+"/closure", tm.coordinator, closure, key, "close-1")
+	if st != 200 || !bytes.Equal(closed, again) {
+		t.Fatalf("retry after the end: %d %s, want the first answer %s", st, again, closed)
+	}
+	// Without the key, the closed episode refuses.
+	st, body = env.Do(t, "POST", p+"/closure", tm.coordinator, closure)
+	wantField(t, st, body, 409, "status")
+
+	ep := tm.waitFor(t, id, "closed", hasStatus("closed"))
+	if n := len(ep["contact_attempts"].([]any)); n != 1 {
+		t.Errorf("%d contact attempts recorded, want the decline once", n)
+	}
+	if d := ep["declines"].(float64); d != 1 {
+		t.Errorf("%v declines, want 1", d)
+	}
+}
+
+func wantField(t *testing.T, st int, body []byte, status int, field string) {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Details []struct{ Field, Reason string }
+		}
+	}
+	_ = json.Unmarshal(body, &e)
+	if st != status || len(e.Error.Details) == 0 || e.Error.Details[0].Field != field {
+		t.Fatalf("answer %d %s, want %d naming %s", st, body, status, field)
+	}
+}
+
+// concurrently sends both requests at once and returns their statuses.
+func concurrently(t *testing.T, env *testenv.Env, reqs ...func() (int, []byte)) []int {
+	t.Helper()
+	out := make([]int, len(reqs))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, r := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			out[i], _ = r()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// Two closures at once: exactly one is recorded, the other is refused; and
+// a contact attempt raced against a closure is never answered as recorded
+// when the episode refused it.
+func TestRacingOutcomesGetTheEpisodesAnswer(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	tm := newTeam(t, env)
+	now := time.Now().UTC().Truncate(time.Second)
+	const n = 50
+	ids := make([]string, 2*n)
+	for i := range ids {
+		ids[i] = tm.assigned(t, now.Add(-time.Hour))
+	}
+	closure := map[string]any{"reason": "duplicate"}
+	var mu sync.Mutex
+	attemptsRecorded := map[string]bool{}
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := "/v1/episodes/" + id
+			closeIt := func() (int, []byte) { return env.Do(t, "POST", p+"/closure", tm.coordinator, closure) }
+			if i < n {
+				got := concurrently(t, env, closeIt, closeIt)
+				if !(got[0] == 200 && got[1] == 409 || got[0] == 409 && got[1] == 200) {
+					t.Errorf("episode %d: two closures answered %v, want one 200 and one 409", i, got)
+				}
+				return
+			}
+			attempt := func() (int, []byte) {
+				return env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attemptBody(now, "no_answer"))
+			}
+			got := concurrently(t, env, attempt, closeIt)
+			if got[1] != 200 || (got[0] != 200 && got[0] != 409) {
+				t.Errorf("episode %d: attempt %d, closure %d", i, got[0], got[1])
+			}
+			mu.Lock()
+			attemptsRecorded[id] = got[0] == 200
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	applied := 0
+	for _, id := range ids[n:] {
+		ep := tm.waitFor(t, id, "closed", hasStatus("closed"))
+		recorded := len(ep["contact_attempts"].([]any)) == 1
+		if recorded != attemptsRecorded[id] {
+			t.Errorf("episode %s: attempt answered recorded=%t, records say %t", id, attemptsRecorded[id], recorded)
+		}
+		for _, l := range ep["timeline"].([]any) {
+			if l.(map[string]any)["type"] == "rejected" {
+				t.Errorf("episode %s: the timeline refuses an outcome: %v", id, l)
+			}
+		}
+		if recorded {
+			applied++
+		}
+	}
+	t.Logf("%d of %d racing attempts came before the closure", applied, n)
+}
+
+// A held interview with a safeguarding concern raced against a closure:
+// whenever the interview was answered 200, the managers are emailed.
+func TestSafeguardingConcernRacedAgainstClosure(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	tm := newTeam(t, env)
+	now := time.Now().UTC().Truncate(time.Second)
+	const n = 10
+	held := map[string]any{"outcome": "held", "held_at": rfc(now),
+		"record": map[string]any{"safeguarding_concern": true}}
+	var ids []string
+	for i := 0; i < n; i++ {
+		id := tm.assigned(t, now.Add(-time.Hour))
+		tm.must(t, 200, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.interviewer, attemptBody(now, "reached_offered"))
+		ids = append(ids, id)
+	}
+	var wantEmails int
+	var heldIDs []string
+	for _, id := range ids {
+		p := "/v1/episodes/" + id
+		got := concurrently(t, env,
+			func() (int, []byte) { return env.Do(t, "POST", p+"/interview", tm.interviewer, held) },
+			func() (int, []byte) {
+				return env.Do(t, "POST", p+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+			})
+		if got[0] == 200 {
+			wantEmails += len(tm.managers)
+			heldIDs = append(heldIDs, id)
+		}
+	}
+	if wantEmails == 0 {
+		t.Logf("every closure came first; nothing to escalate")
+		return
+	}
+	env.SMTP.WaitFor(t, wantEmails, 30*time.Second)
+	for _, id := range heldIDs {
+		tm.waitFor(t, id, "escalates the concern", func(ep map[string]any) bool {
+			for _, e := range ep["escalations"].([]any) {
+				if e.(map[string]any)["kind"] == "safeguarding_concern" && e.(map[string]any)["sent_at"] != nil {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	t.Logf("%d of %d interviews came before the closure; %d emails", len(heldIDs), n, wantEmails)
+}
+
+// A 1 MB field is refused naming it, and the episode carries on.
+func TestOversizedFieldRefused(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	tm := newTeam(t, env)
+	now := time.Now().UTC().Truncate(time.Second)
+	id := tm.assigned(t, now.Add(-time.Hour))
+	p := "/v1/episodes/" + id
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, attemptBody(now, "reached_offered"))
+	big := strings.Repeat("v", 1_000_000)
+	st, body := env.Do(t, "POST", p+"/interview", tm.interviewer, map[string]any{
+		"outcome": "scheduled", "scheduled_for": rfc(now.Add(time.Hour)), "venue": big})
+	wantField(t, st, body, 400, "venue")
+	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{
+		"outcome": "scheduled", "scheduled_for": rfc(now.Add(time.Hour)), "venue": "school"})
+	tm.waitFor(t, id, "interview scheduled", hasStatus("interview_scheduled"))
+}
+
+// No worker: the API waits a bounded time and answers 503; the retry with
+// the same key, once a worker runs, records the outcome once.
+func TestNoWorkerThenRetryWithSameKey(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{NoWorker: true, OutcomeTimeout: 2 * time.Second})
+	tm := newTeam(t, env)
+	now := time.Now().UTC().Truncate(time.Second)
+	id := tm.assigned(t, now.Add(-time.Hour))
+	p := "/v1/episodes/" + id
+	attempt := attemptBody(now, "no_answer")
+	st, body := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attempt, "Idempotency-Key", "a-1")
+	if st != 503 || !strings.Contains(string(body), "same Idempotency-Key is safe") {
+		t.Fatalf("without a worker: %d %s", st, body)
+	}
+	env.StartWorker(t)
+	var first []byte
+	testenv.Eventually(t, 30*time.Second, "the retry is answered", func() bool {
+		st, first = env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attempt, "Idempotency-Key", "a-1")
+		return st == 200
+	})
+	st, again := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attempt, "Idempotency-Key", "a-1")
+	if st != 200 || !bytes.Equal(first, again) {
+		t.Fatalf("second retry: %d %s, want %s", st, again, first)
+	}
+	ep := tm.waitFor(t, id, "records the attempt", func(ep map[string]any) bool {
+		return len(ep["contact_attempts"].([]any)) >= 1
+	})
+	time.Sleep(time.Second)
+	ep = tm.waitFor(t, id, "records the attempt", func(map[string]any) bool { return true })
+	if n := len(ep["contact_attempts"].([]any)); n != 1 {
+		t.Errorf("%d attempts recorded, want 1", n)
+	}
+}
+
+// A referral received before its deadline, with no worker running until
+// after it, is breached for a reason other than late notification.
+func TestBreachReasonWhenTheWorkerIsLate(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{NoWorker: true})
+	tm := newTeam(t, env)
+	id := tm.open(t, time.Now().UTC().Add(-72*time.Hour+3*time.Second))
+	time.Sleep(5 * time.Second) // the deadline passes with no worker
+	env.StartWorker(t)
+	ep := tm.waitFor(t, id, "escalates the breach", func(ep map[string]any) bool {
+		for _, e := range ep["escalations"].([]any) {
+			if e.(map[string]any)["kind"] == "deadline_breached" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range ep["escalations"].([]any) {
+		e := e.(map[string]any)
+		if e["kind"] == "deadline_breached" && e["reason"] == "late_notification" {
+			t.Errorf("breach blamed on late notification though the referral came in time: %v", e)
+		}
+	}
+}
+
+// The key on POST /v1/episodes is kept in PostgreSQL: it answers the same
+// episode even when Temporal no longer knows it.
+func TestReferralKeyOutlivesTheWorkflow(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	tm := newTeam(t, env)
+	ref := referral(time.Now().UTC().Add(-time.Hour))
+	key := "referral-" + uuid.NewString()
+	st, first := env.Do(t, "POST", "/v1/episodes", tm.coordinator, ref, "Idempotency-Key", key)
+	if st != 201 {
+		t.Fatalf("open: %d %s", st, first)
+	}
+	var c struct{ ID string }
+	_ = json.Unmarshal(first, &c)
+	tm.must(t, 200, "POST", "/v1/episodes/"+c.ID+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+	_ = closedHistory(t, env, "episode-"+c.ID)
+	// Temporal's retention removes closed histories: do it now.
+	if _, err := env.Temporal.WorkflowService().DeleteWorkflowExecution(t.Context(), deleteRequest(env, c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, "the history is deleted", func() bool {
+		_, err := env.Temporal.DescribeWorkflowExecution(t.Context(), "episode-"+c.ID, "")
+		return err != nil
+	})
+	st, again := env.Do(t, "POST", "/v1/episodes", tm.coordinator, ref, "Idempotency-Key", key)
+	if st != 200 || !bytes.Equal(first, again) {
+		t.Fatalf("reused key after the history was deleted: %d %s, want 200 %s", st, again, first)
+	}
+	if _, err := env.Temporal.DescribeWorkflowExecution(t.Context(), "episode-"+c.ID, ""); err == nil {
+		t.Fatalf("a second workflow was started under the same id")
+	}
+	other := referral(time.Now().UTC().Add(-2 * time.Hour))
+	st, body := env.Do(t, "POST", "/v1/episodes", tm.coordinator, other, "Idempotency-Key", key)
+	wantField(t, st, body, 422, "Idempotency-Key")
+}
+
+func deleteRequest(env *testenv.Env, episodeID string) *workflowservice.DeleteWorkflowExecutionRequest {
+	return &workflowservice.DeleteWorkflowExecutionRequest{Namespace: env.Namespace,
+		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: "episode-" + episodeID}}
+}
