@@ -9,37 +9,37 @@ import (
 // State is the whole process state of one episode. The workflow owns it;
 // PostgreSQL holds a projection of it.
 type State struct {
-	EpisodeID           string           `json:"episode_id"`
-	Reference           string           `json:"reference"`
-	Status              Status           `json:"status"`
-	OpenedAt            time.Time        `json:"opened_at"`
-	OpenedBy            string           `json:"opened_by"`
-	ReturnedAt          time.Time        `json:"returned_at"`
-	OfferDeadline       time.Time        `json:"offer_deadline"`
-	OfferMadeAt         *time.Time       `json:"offer_made_at,omitempty"`
-	OfferWithinDeadline *bool            `json:"offer_within_deadline,omitempty"`
-	Offers              int              `json:"offers"`
-	Declines            int              `json:"declines"`
-	AssignedInterviewer string           `json:"assigned_interviewer,omitempty"`
-	Contact             ContactDetails   `json:"contact"` // what the contact plan can use
+	EpisodeID           string         `json:"episode_id"`
+	Reference           string         `json:"reference"`
+	Status              Status         `json:"status"`
+	OpenedAt            time.Time      `json:"opened_at"`
+	OpenedBy            string         `json:"opened_by"`
+	ReturnedAt          time.Time      `json:"returned_at"`
+	OfferDeadline       time.Time      `json:"offer_deadline"`
+	OfferMadeAt         *time.Time     `json:"offer_made_at,omitempty"`
+	OfferWithinDeadline *bool          `json:"offer_within_deadline,omitempty"`
+	Offers              int            `json:"offers"`
+	Declines            int            `json:"declines"`
+	AssignedInterviewer string         `json:"assigned_interviewer,omitempty"`
+	Contact             ContactDetails `json:"contact"` // what the contact plan can use
 	// ContactAttempts, Timeline and Interview.History hold the entries not
 	// yet written to the case records; the counts and LastAttemptAt keep
 	// what the rules need of those already written (see ForgetSaved).
-	ContactAttempts     []ContactAttempt `json:"contact_attempts"`
-	AttemptCount        int              `json:"attempt_count"`
-	LastAttemptAt       *time.Time       `json:"last_attempt_at,omitempty"`
-	FailedAttempts      int              `json:"failed_attempts"` // consecutive, since the child was last reached
-	UnusableMethods     []Method         `json:"unusable_methods,omitempty"`
-	NextContact         *NextContact     `json:"next_contact,omitempty"`
-	Interview           *Interview       `json:"interview,omitempty"`
-	Agreement           *Agreement       `json:"agreement,omitempty"`
-	FollowUp            *FollowUp        `json:"follow_up,omitempty"`
-	Closure             *Closure         `json:"closure,omitempty"`
-	EndedAt             *time.Time       `json:"ended_at,omitempty"`
-	Escalations         []Escalation     `json:"escalations"`
-	Timeline            []TimelineEntry  `json:"timeline"`
-	TimelineCount       int              `json:"timeline_count"`
-	Policy              Policy           `json:"policy"`
+	ContactAttempts []ContactAttempt `json:"contact_attempts"`
+	AttemptCount    int              `json:"attempt_count"`
+	LastAttemptAt   *time.Time       `json:"last_attempt_at,omitempty"`
+	FailedAttempts  int              `json:"failed_attempts"` // consecutive, since the child was last reached
+	UnusableMethods []Method         `json:"unusable_methods,omitempty"`
+	NextContact     *NextContact     `json:"next_contact,omitempty"`
+	Interview       *Interview       `json:"interview,omitempty"`
+	Agreement       *Agreement       `json:"agreement,omitempty"`
+	FollowUp        *FollowUp        `json:"follow_up,omitempty"`
+	Closure         *Closure         `json:"closure,omitempty"`
+	EndedAt         *time.Time       `json:"ended_at,omitempty"`
+	Escalations     []Escalation     `json:"escalations"`
+	Timeline        []TimelineEntry  `json:"timeline"`
+	TimelineCount   int              `json:"timeline_count"`
+	Policy          Policy           `json:"policy"`
 	// Version grows with every change, so a projection never goes backwards.
 	Version int `json:"version"`
 

@@ -35,7 +35,9 @@ const (
 // Problems lists every problem found with one input.
 type Problems []*Problem
 
-func (ps *Problems) add(field, format string, a ...any) { *ps = append(*ps, invalid(field, format, a...)) }
+func (ps *Problems) add(field, format string, a ...any) {
+	*ps = append(*ps, invalid(field, format, a...))
+}
 
 func (ps *Problems) text(field, v string, max int) {
 	if utf8.RuneCountInString(v) > max {

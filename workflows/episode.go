@@ -31,7 +31,7 @@ const (
 	// changeOutcomeUpdates names the change that made outcomes updates: runs
 	// from then on project only what changed and continue as new, runs
 	// started before it keep running as they did.
-	changeOutcomeUpdates = "outcome-updates"
+	changeOutcomeUpdates  = "outcome-updates"
 	versionOutcomeUpdates = 1
 )
 
