@@ -15,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"homeward/episode"
@@ -86,19 +85,7 @@ func (h *handlers) outcome(c *gin.Context, typ episode.EventType,
 func (h *handlers) sendOutcome(ctx context.Context, id, updateID string, in workflows.OutcomeInput) (store.OutcomeAnswer, error) {
 	uctx, cancel := context.WithTimeout(ctx, h.OutcomeTimeout)
 	defer cancel()
-	handle, err := h.Temporal.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
-		UpdateID:     updateID,
-		WorkflowID:   workflows.WorkflowID(id),
-		UpdateName:   workflows.UpdateOutcome,
-		Args:         []any{in},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return store.OutcomeAnswer{}, err
-	}
-	var ans store.OutcomeAnswer
-	err = handle.Get(uctx, &ans)
-	return ans, err
+	return workflows.RecordOutcome(uctx, h.Temporal, id, updateID, in)
 }
 
 // answerKept answers from the answer kept for updateID, if there is one.

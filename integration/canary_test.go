@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,6 +27,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"homeward/api"
 	"homeward/episode"
 	"homeward/internal/testenv"
 	"homeward/mail"
@@ -437,9 +440,31 @@ func TestKeyRotationMidEpisode(t *testing.T) {
 	}
 	t.Cleanup(w.Stop)
 
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	// The API reads the episode's answers, so it holds the new key too
+	// (rotation adds the key everywhere, then makes it current).
+	rotatedAPI := httptest.NewServer(api.NewRouter(api.Deps{Store: env.Store, Temporal: rotated,
+		TaskQueue: env.TaskQueue, Policy: env.Policy, Logger: env.Logger}))
+	t.Cleanup(rotatedAPI.Close)
+	viaRotated := func(token, path string, v any) {
+		t.Helper()
+		body, _ := json.Marshal(v)
+		req, _ := http.NewRequest("POST", rotatedAPI.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := testenv.CheckedClient(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST %s through the rotated API: %d %s", path, resp.StatusCode, answer)
+		}
+	}
+	viaRotated(tm.interviewer, p+"/contact-attempts", map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
 	tm.waitFor(t, id, "records the offer under the new key", hasStatus(episode.StatusOfferAccepted))
-	closeEpisode(t, tm, id, "rotation")
+	viaRotated(tm.coordinator, p+"/closure", map[string]any{"reason": "other", "details": "rotation"})
+	_ = closedHistory(t, env, workflows.WorkflowID(id))
 
 	hist := rawHistory(t, env, workflows.WorkflowID(id))
 	used := map[string]int{}

@@ -5,13 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/proto"
 
 	"homeward/episode"
 	"homeward/internal/testenv"
-	"homeward/store"
 	"homeward/workflows"
 )
 
@@ -43,16 +42,9 @@ func TestTwoThousandOutcomesStayBounded(t *testing.T) {
 		ev := episode.Event{Type: episode.EventContactAttempt, Actor: tm.interviewerID, ActorRole: episode.RoleInterviewer,
 			RecordedAt: time.Now().UTC(), Attempt: &episode.AttemptInput{Method: episode.MethodPhone, Outcome: episode.OutcomeNoAnswer,
 				AttemptedAt: base.Add(time.Duration(i) * time.Millisecond), Notes: "no answer, voicemail full"}}
-		h, err := env.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: wid, UpdateName: workflows.UpdateOutcome, WaitForStage: client.WorkflowUpdateStageCompleted,
-			Args: []any{workflows.OutcomeInput{Event: ev, RequestHash: "h"}},
-		})
+		ans, err := workflows.RecordOutcome(ctx, env.Temporal, id, uuid.NewString(), workflows.OutcomeInput{Event: ev, RequestHash: "h"})
 		if err != nil {
-			t.Fatalf("outcome %d: %v", i, err)
-		}
-		var ans store.OutcomeAnswer
-		if err := h.Get(ctx, &ans); err != nil {
-			t.Fatalf("outcome %d: %v", i, err)
+			t.Fatalf("outcome %d: %v%s", i, err, taskFailures(t, env, wid))
 		}
 		if ans.Episode.ContactAttempts != i+1 {
 			t.Fatalf("outcome %d answered with %d attempts", i, ans.Episode.ContactAttempts)
@@ -110,4 +102,21 @@ func runsOf(t *testing.T, env *testenv.Env, workflowID string) []runSize {
 		}
 		runID = previous
 	}
+}
+
+// taskFailures describes the failed workflow tasks of the current run, for
+// a failure message.
+func taskFailures(t *testing.T, env *testenv.Env, workflowID string) string {
+	it := env.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	out := ""
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return out
+		}
+		if a := ev.GetWorkflowTaskFailedEventAttributes(); a != nil {
+			out += "\nworkflow task failed: " + a.GetCause().String() + ": " + a.GetFailure().GetMessage()
+		}
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"homeward/internal/testenv"
+	"homeward/store"
 )
 
 // Outcomes as Workflow Updates, through the HTTP API with a real Temporal
@@ -286,7 +287,8 @@ func TestBreachReasonWhenTheWorkerIsLate(t *testing.T) {
 	time.Sleep(5 * time.Second) // the deadline passes with no worker
 	env.StartWorker(t)
 	ep := tm.waitFor(t, id, "escalates the breach", func(ep map[string]any) bool {
-		for _, e := range ep["escalations"].([]any) {
+		esc, _ := ep["escalations"].([]any) // none while the records are pending
+		for _, e := range esc {
 			if e.(map[string]any)["kind"] == "deadline_breached" {
 				return true
 			}
@@ -339,4 +341,27 @@ func TestReferralKeyOutlivesTheWorkflow(t *testing.T) {
 func deleteRequest(env *testenv.Env, episodeID string) *workflowservice.DeleteWorkflowExecutionRequest {
 	return &workflowservice.DeleteWorkflowExecutionRequest{Namespace: env.Namespace,
 		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: "episode-" + episodeID}}
+}
+
+// While no worker answers (after a Temporal restart, say), an episode not
+// yet in the records is never answered 404 to an interviewer who may be
+// assigned to it: the one assigned at opening sees it, and when who is
+// assigned cannot be told the answer is 503, a temporary condition.
+func TestInterviewerSeesNewEpisodeWhileNoWorkerAnswers(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{NoWorker: true, QueryTimeout: 300 * time.Millisecond})
+	tm := newTeam(t, env)
+	now := time.Now().UTC().Truncate(time.Second)
+	mine := tm.assigned(t, now.Add(-time.Hour))
+	st, body := env.Do(t, "GET", "/v1/episodes/"+mine, tm.interviewer, nil)
+	if st != 200 || !strings.Contains(string(body), `"pending":true`) {
+		t.Errorf("the interviewer assigned at opening: %d %s, want 200 pending", st, body)
+	}
+	unassigned := tm.open(t, now.Add(-time.Hour))
+	st, body = env.Do(t, "GET", "/v1/episodes/"+unassigned, tm.interviewer, nil)
+	if st != 503 {
+		t.Errorf("an episode whose assignee cannot be told: %d %s, want 503", st, body)
+	}
+	_, other := env.AddUser(t, store.RoleInterviewer)
+	st, body = env.Do(t, "GET", "/v1/episodes/"+mine, other, nil)
+	wantField(t, st, body, 404, "id")
 }

@@ -55,13 +55,19 @@ type EpisodeInput struct {
 	Continued *Continued `json:"continued,omitempty"`
 }
 
-// Continued is what one run of an episode hands to the next.
+// Continued is what one run of an episode hands to the next. The state
+// holds what the records may not have yet; the next run saves it (saving
+// again what a save in flight may already have written changes nothing).
 type Continued struct {
 	State episode.State `json:"state"`
-	// Saved is the state version the case records hold.
+	// Saved is the state version the case records were known to hold.
 	Saved int `json:"saved"`
-	// Answers are the latest answers to outcomes, so that a retry that
-	// reaches the new run gets the first answer.
+	// Referral is set while the records have never been written.
+	Referral *episode.Referral `json:"referral,omitempty"`
+	// Pending answers may not be in the records yet.
+	Pending []store.OutcomeAnswer `json:"pending,omitempty"`
+	// Answers are the latest answers the records hold, so that a retry
+	// that reaches the new run gets the first answer.
 	Answers []store.OutcomeAnswer `json:"answers,omitempty"`
 	// Reminders were being emailed when the run ended.
 	Reminders []activities.SendReminderInput `json:"reminders,omitempty"`
@@ -116,7 +122,10 @@ func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
 	w.bounded = workflow.GetVersion(ctx, changeOutcomeUpdates, workflow.DefaultVersion, versionOutcomeUpdates) >= versionOutcomeUpdates
 	if c := in.Continued; c != nil {
 		st := c.State
-		w.state, w.saved, w.recent = &st, c.Saved, c.Answers
+		w.state, w.saved, w.pending, w.recent = &st, c.Saved, c.Pending, c.Answers
+		if c.Referral != nil {
+			w.referral = *c.Referral
+		}
 	} else {
 		w.open(ctx, in)
 	}
@@ -302,9 +311,8 @@ func (w *episodeWorkflow) processInbox(ctx workflow.Context) {
 }
 
 // readyToContinue is true when the history has grown enough to continue
-// as new and nothing would be lost by it: the records hold every change and
-// every answer, and no update or signal is being handled. Until then the
-// main loop keeps every deadline as usual.
+// as new and nothing would be lost by it: no update or signal is being
+// handled. (Saves and emails in flight are carried over.)
 func (w *episodeWorkflow) readyToContinue(ctx workflow.Context) bool {
 	if !w.bounded {
 		return false
@@ -313,14 +321,16 @@ func (w *episodeWorkflow) readyToContinue(ctx workflow.Context) bool {
 	grown := info.GetContinueAsNewSuggested() ||
 		info.GetCurrentHistoryLength() >= continueAfterEvents ||
 		info.GetCurrentHistorySize() >= continueAfterBytes
-	return grown && len(w.inbox) == 0 && w.saved == w.state.Version && len(w.pending) == 0 &&
-		workflow.AllHandlersFinished(ctx)
+	return grown && len(w.inbox) == 0 && workflow.AllHandlersFinished(ctx)
 }
 
-// continueAsNew hands the episode to a new run; emails still being sent
-// are sent again by the new run.
+// continueAsNew hands the episode to a new run, with what the records may
+// not hold yet and the emails still being sent, which it sends again.
 func (w *episodeWorkflow) continueAsNew(ctx workflow.Context) (EpisodeResult, error) {
-	c := &Continued{State: *w.state, Saved: w.saved, Answers: w.recent, Reminders: w.reminders}
+	c := &Continued{State: *w.state, Saved: w.saved, Pending: w.pending, Answers: w.recent, Reminders: w.reminders}
+	if w.saved == 0 {
+		c.Referral = &w.referral
+	}
 	workflow.GetLogger(ctx).Info("Episode continues as new", "episode", w.state.EpisodeID, "version", w.state.Version)
 	return EpisodeResult{}, workflow.NewContinueAsNewError(ctx, Episode, EpisodeInput{
 		EpisodeID: w.state.EpisodeID, Policy: w.state.Policy, Continued: c,
