@@ -48,6 +48,7 @@ func (h *handlers) readyz(c *gin.Context) {
 		h.log.WarnContext(ctx, "Readiness: Temporal unavailable", "request_id", requestID(c), "error", tErr)
 	}
 	if pgErr != nil || tErr != nil {
+		c.Header("Retry-After", retryAfter)
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -140,7 +139,6 @@ func (h *handlers) outcomeFailed(c *gin.Context, updateID, key, hash string, err
 	case unavailable(err) || errors.Is(err, context.Canceled):
 		h.log.WarnContext(c.Request.Context(), "Episode did not answer an outcome in time",
 			"request_id", requestID(c), "route", c.FullPath(), "error", err)
-		c.Header("Retry-After", strconv.Itoa(outcomeRetryAfter))
 		abort(c, http.StatusServiceUnavailable,
 			"The episode did not answer in time, so the outcome is either recorded once or not at all. "+
 				"Retrying with the same Idempotency-Key is safe and gets its answer.")
@@ -148,10 +146,6 @@ func (h *handlers) outcomeFailed(c *gin.Context, updateID, key, hash string, err
 		h.serverError(c, "update workflow", err)
 	}
 }
-
-// outcomeRetryAfter is the Retry-After, in seconds, when an episode does
-// not answer in time.
-const outcomeRetryAfter = 5
 
 // isCompleted reports the server's refusal of an update to a workflow that
 // has completed.

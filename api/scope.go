@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/converter"
@@ -45,7 +44,6 @@ func (h *handlers) scope(c *gin.Context, id string) bool {
 	caller := callerOf(c)
 	ok, commissioner, err := h.visible(ctx, caller, id)
 	if errors.Is(err, errAssigneeUnknown) {
-		c.Header("Retry-After", strconv.Itoa(outcomeRetryAfter))
 		abort(c, http.StatusServiceUnavailable, "Whether this episode is assigned to you cannot be told just now; try again shortly.")
 		return false
 	}

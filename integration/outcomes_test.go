@@ -257,12 +257,23 @@ func TestNoWorkerThenRetryWithSameKey(t *testing.T) {
 	id := tm.assigned(t, now.Add(-time.Hour))
 	p := "/v1/episodes/" + id
 	attempt := attemptBody(now, "no_answer")
-	st, body := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attempt, "Idempotency-Key", "a-1")
-	if st != 503 || !strings.Contains(string(body), "same Idempotency-Key is safe") {
-		t.Fatalf("without a worker: %d %s", st, body)
+	js, _ := json.Marshal(attempt)
+	req, _ := http.NewRequest("POST", env.URL+p+"/contact-attempts", bytes.NewReader(js))
+	req.Header.Set("Authorization", "Bearer "+tm.interviewer)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "a-1")
+	resp, err := testenv.CheckedClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "same Idempotency-Key is safe") {
+		t.Fatalf("without a worker: %d Retry-After %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 	env.StartWorker(t)
 	var first []byte
+	var st int
 	testenv.Eventually(t, 30*time.Second, "the retry is answered", func() bool {
 		st, first = env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attempt, "Idempotency-Key", "a-1")
 		return st == 200
