@@ -154,8 +154,8 @@ func isCompleted(err error) bool {
 }
 
 func closed(c *gin.Context) {
-	abort(c, http.StatusConflict, "The episode is closed and accepts no more outcomes.",
-		Detail{Field: "status", Reason: "the episode is closed"})
+	abort(c, http.StatusConflict, "The episode has ended (closed, completed or declined) and accepts no more outcomes.",
+		Detail{Field: "status", Reason: "the episode has ended"})
 }
 
 // outcomeHash identifies an outcome request: the episode, the kind of
