@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"homeward/episode"
 	"homeward/mail"
 	"homeward/store"
@@ -25,6 +27,10 @@ type Activities struct {
 	BaseURL  string         // links in emails point here
 	Location *time.Location // emails show instants in this zone
 	Logger   *slog.Logger
+	// Temporal and TaskQueue let an activity start or signal a child's
+	// record; the worker fills them in.
+	Temporal  client.Client
+	TaskQueue string
 }
 
 func (a *Activities) now() time.Time {
@@ -181,4 +187,5 @@ var escalationTitles = map[episode.EscalationKind]string{
 	episode.EscalationUnableToContact:     "Unable to contact the child",
 	episode.EscalationSafeguardingConcern: "Safeguarding concern disclosed",
 	episode.EscalationFollowUpOverdue:     "Follow-up overdue",
+	episode.EscalationRepeatMissing:       "Repeatedly missing: strategy meeting",
 }

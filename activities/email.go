@@ -67,6 +67,7 @@ var escalationActions = map[episode.EscalationKind]string{
 	episode.EscalationUnableToContact:     "Every planned contact attempt has failed. Decide how else the child can be reached.",
 	episode.EscalationSafeguardingConcern: "A safeguarding concern was recorded at the return interview. Review it now and make sure it is shared.",
 	episode.EscalationFollowUpOverdue:     "The one-week follow-up has not been recorded. Check with the interviewer.",
+	episode.EscalationRepeatMissing:       "The child has gone missing again and again. The local protocol calls for a strategy meeting: arrange it with the child's social worker and the police.",
 }
 
 var reasons = map[string]string{
@@ -82,6 +83,8 @@ func escalationEmail(reference, link string, e episode.Escalation, loc *time.Loc
 		deadlineLabel = "Interview held"
 	case episode.EscalationFollowUpOverdue:
 		deadlineLabel = "Follow-up was due"
+	case episode.EscalationRepeatMissing:
+		deadlineLabel = "Latest episode opened"
 	}
 	reason := e.Reason
 	if r, ok := reasons[reason]; ok {
@@ -93,13 +96,20 @@ func escalationEmail(reference, link string, e episode.Escalation, loc *time.Loc
 		Lines: [][2]string{
 			{"Escalation", string(e.Kind)},
 			{deadlineLabel, FormatInstant(e.DueAt, loc)},
-			{"What is late", reason},
+			{whatLabel(e.Kind), reason},
 			{"Raised", FormatInstant(e.TriggeredAt, loc)},
 		},
 		Action: escalationActions[e.Kind],
 		Link:   link,
 	}
 	return render(v, map[string]string{"X-Homeward-Escalation": string(e.Kind), "X-Homeward-Reference": reference})
+}
+
+func whatLabel(k episode.EscalationKind) string {
+	if k == episode.EscalationRepeatMissing {
+		return "Episodes"
+	}
+	return "What is late"
 }
 
 func reminderEmail(reference, link string, attempt int, nc episode.NextContact, loc *time.Location) mail.Message {

@@ -58,3 +58,55 @@ type SendReminderResult struct {
 	SentAt     time.Time `json:"sent_at"`
 	Recipients int       `json:"recipients"`
 }
+
+// The child's record: one long-lived workflow per child, which counts the
+// child's episodes to call a strategy meeting. Named here, not in
+// workflows, so the activity that feeds it can start it.
+const (
+	// ChildRecordWorkflow is the registered name of workflows.ChildRecord.
+	ChildRecordWorkflow = "ChildRecord"
+	// SignalEpisodeOpened tells the child's record an episode was opened.
+	SignalEpisodeOpened = "episode-opened"
+)
+
+// ChildRecordID is the workflow id of a child's record: nothing about the
+// child but its id.
+func ChildRecordID(childID string) string { return "child-" + childID }
+
+// EpisodeOpened is what the child's record learns of one episode.
+type EpisodeOpened struct {
+	EpisodeID      string    `json:"episode_id"`
+	Reference      string    `json:"reference"`
+	CommissionerID string    `json:"commissioner_id,omitempty"`
+	OpenedAt       time.Time `json:"opened_at"`
+	// The episode's strategy-meeting trigger (its policy's RepeatRule).
+	RepeatEpisodes int           `json:"repeat_episodes"`
+	RepeatWindow   time.Duration `json:"repeat_window"`
+}
+
+// ChildRecordInput starts (or continues) a child's record.
+type ChildRecordInput struct {
+	ChildID string `json:"child_id"`
+	// Openings are carried over when the record continues as new.
+	Openings []ChildOpening `json:"openings,omitempty"`
+}
+
+// ChildOpening is one episode the child's record counts. Counted is set
+// once it was part of a strategy-meeting escalation, so no episode is
+// counted towards two.
+type ChildOpening struct {
+	EpisodeID string    `json:"episode_id"`
+	Reference string    `json:"reference"`
+	OpenedAt  time.Time `json:"opened_at"`
+	Counted   bool      `json:"counted,omitempty"`
+}
+
+// NoteEpisodeInput asks that the child's record learn of an episode; the
+// child is the one the case records give the episode.
+type NoteEpisodeInput struct {
+	Opened EpisodeOpened `json:"opened"`
+}
+
+type NoteEpisodeResult struct {
+	ChildID string `json:"child_id"`
+}

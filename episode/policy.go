@@ -19,6 +19,30 @@ type Policy struct {
 	ReofferCount         int           `json:"reoffer_count"`
 	FollowUpDelay        time.Duration `json:"follow_up_delay"`
 	FollowUpGrace        time.Duration `json:"follow_up_grace"`
+	// RepeatEpisodes episodes of one child opened within RepeatWindow call
+	// for a strategy meeting (local protocols: 3 in 30 days, or in 90).
+	// Zero means the default, 3 in 30 days.
+	RepeatEpisodes int           `json:"repeat_episodes,omitempty"`
+	RepeatWindow   time.Duration `json:"repeat_window,omitempty"`
+}
+
+// Default strategy-meeting trigger.
+const (
+	DefaultRepeatEpisodes = 3
+	DefaultRepeatWindow   = 30 * 24 * time.Hour
+)
+
+// RepeatRule is the strategy-meeting trigger in force: n episodes within
+// window.
+func (p Policy) RepeatRule() (n int, window time.Duration) {
+	n, window = p.RepeatEpisodes, p.RepeatWindow
+	if n <= 0 {
+		n = DefaultRepeatEpisodes
+	}
+	if window <= 0 {
+		window = DefaultRepeatWindow
+	}
+	return n, window
 }
 
 // DefaultPolicy is the statutory 72 hours and the one-week follow-up, with
@@ -34,6 +58,8 @@ func DefaultPolicy() Policy {
 		ReofferCount:         2,
 		FollowUpDelay:        7 * 24 * time.Hour,
 		FollowUpGrace:        48 * time.Hour,
+		RepeatEpisodes:       DefaultRepeatEpisodes,
+		RepeatWindow:         DefaultRepeatWindow,
 	}
 }
 
@@ -58,6 +84,9 @@ func (p Policy) Validate() error {
 	}
 	if p.MaxContactAttempts < 1 {
 		errs = append(errs, fmt.Errorf("maximum contact attempts must be at least 1, got %d", p.MaxContactAttempts))
+	}
+	if p.RepeatEpisodes < 0 || p.RepeatWindow < 0 {
+		errs = append(errs, fmt.Errorf("the strategy-meeting trigger must not be negative, got %d in %s", p.RepeatEpisodes, p.RepeatWindow))
 	}
 	if p.ReofferCount < 0 {
 		errs = append(errs, fmt.Errorf("re-offer count must not be negative, got %d", p.ReofferCount))

@@ -375,9 +375,12 @@ const (
 	EscalationUnableToContact     EscalationKind = "unable_to_contact"
 	EscalationSafeguardingConcern EscalationKind = "safeguarding_concern"
 	EscalationFollowUpOverdue     EscalationKind = "follow_up_overdue"
+	// EscalationRepeatMissing is raised by the child's record, not by one
+	// episode: the child went missing again and again (see RepeatRule).
+	EscalationRepeatMissing EscalationKind = "repeat_missing"
 )
 
-var EscalationKinds = []EscalationKind{EscalationDeadlineWarning, EscalationDeadlineBreached, EscalationUnableToContact, EscalationSafeguardingConcern, EscalationFollowUpOverdue}
+var EscalationKinds = []EscalationKind{EscalationDeadlineWarning, EscalationDeadlineBreached, EscalationUnableToContact, EscalationSafeguardingConcern, EscalationFollowUpOverdue, EscalationRepeatMissing}
 
 // Escalation is one escalation of the episode; each kind happens at most once.
 type Escalation struct {

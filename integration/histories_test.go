@@ -29,8 +29,9 @@ const historiesDir = "../workflows/testdata/histories"
 // Histories of earlier versions stay beside them and keep replaying: after
 // a versioned change (workflow.GetVersion), give the next generation a new
 // prefix rather than recording over the old files. The unprefixed files are
-// from before outcomes were updates (they arrived as signals).
-const generation = "updates-"
+// from before outcomes were updates (they arrived as signals), updates-*
+// from before episodes told the child's record of themselves.
+const generation = "child-record-"
 
 // TestRecordHistories runs episodes on a real Temporal server, replays each
 // fresh history against the current code, and with -record keeps them for

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -387,4 +388,71 @@ func TestInterviewerSeesNewEpisodeWhileNoWorkerAnswers(t *testing.T) {
 	_, other := env.AddUser(t, store.RoleInterviewer)
 	st, body = env.Do(t, "GET", "/v1/episodes/"+mine, other, nil)
 	wantField(t, st, body, 404, "id")
+}
+
+// childOf is the child the records give the episode.
+func (tm *team) childOf(t *testing.T, id string) string {
+	t.Helper()
+	ep := tm.waitFor(t, id, "names its child", func(ep map[string]any) bool {
+		c, _ := ep["child"].(map[string]any)
+		return c != nil && c["id"] != ""
+	})
+	return ep["child"].(map[string]any)["id"].(string)
+}
+
+// repeatEmails counts the repeat_missing emails per recipient.
+func repeatEmails(env *testenv.Env) map[string]int {
+	out := map[string]int{}
+	for _, m := range env.SMTP.Messages() {
+		if m.Header.Get("X-Homeward-Escalation") == "repeat_missing" {
+			out[m.To[0]]++
+		}
+	}
+	return out
+}
+
+// Three referrals for one child within 30 days call a strategy meeting:
+// one email per manager, naming the reference; a fourth in the same window
+// calls none. Referrals that arrive together count the same way.
+func TestRepeatMissingThroughTheAPI(t *testing.T) {
+	for _, together := range []bool{false, true} {
+		t.Run(fmt.Sprintf("together=%t", together), func(t *testing.T) {
+			env := testenv.Start(t, testenv.Options{})
+			tm := newTeam(t, env)
+			now := time.Now().UTC().Truncate(time.Second)
+			first := tm.open(t, now.Add(-time.Hour))
+			child := tm.childOf(t, first)
+			again := func() (int, []byte) {
+				ref := referral(now.Add(-time.Hour))
+				ref["child"] = map[string]any{"id": child}
+				return env.Do(t, "POST", "/v1/episodes", tm.coordinator, ref)
+			}
+			if together {
+				for _, st := range concurrently(t, env, again, again, again) {
+					if st != 201 {
+						t.Fatalf("referral: %d", st)
+					}
+				}
+			} else {
+				for i := 0; i < 3; i++ {
+					if st, body := again(); st != 201 {
+						t.Fatalf("referral: %d %s", st, body)
+					}
+				}
+			}
+			env.SMTP.WaitFor(t, len(tm.managers), 30*time.Second)
+			time.Sleep(3 * time.Second) // a second meeting call would have come by now
+			got := repeatEmails(env)
+			for _, m := range tm.managers {
+				if got[m.Email] != 1 {
+					t.Errorf("manager %s got %d repeat_missing emails, want 1", m.Email, got[m.Email])
+				}
+			}
+			for _, m := range env.SMTP.Messages() {
+				if strings.Contains(string(m.Data), "Riley") {
+					t.Errorf("the email names the child")
+				}
+			}
+		})
+	}
 }

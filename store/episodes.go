@@ -450,3 +450,21 @@ func (s *Store) RecordDelivery(ctx context.Context, messageKey, recipient, messa
 		messageKey, recipient, messageID, sentAt.UTC())
 	return wrap("record delivery", err)
 }
+
+// EpisodeChild is the id of the child the records give episode id: ""
+// when the episode is not recorded yet.
+func (s *Store) EpisodeChild(ctx context.Context, episodeID string) (string, error) {
+	id, ok := parseID(episodeID)
+	if !ok {
+		return "", ErrNotFound
+	}
+	var child *string
+	err := s.Pool.QueryRow(ctx, "SELECT child_id::text FROM episodes WHERE id = $1", id).Scan(&child)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && child == nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", wrap("episode child", err)
+	}
+	return *child, nil
+}

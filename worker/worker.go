@@ -14,7 +14,12 @@ import (
 )
 
 // New registers the episode workflow and the activities on taskQueue.
+// The activities start children's records through c on taskQueue unless
+// they were given another client.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
+	if acts.Temporal == nil {
+		acts.Temporal, acts.TaskQueue = c, taskQueue
+	}
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		// Give a running activity (an email mid-send) time to finish on shutdown.
 		WorkerStopTimeout: 10 * time.Second,
@@ -31,5 +36,6 @@ func Register(r interface {
 }, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Episode, workflow.RegisterOptions{Name: "Episode"})
 	r.RegisterWorkflowWithOptions(workflows.RetentionPurge, workflow.RegisterOptions{Name: workflows.RetentionPurgeWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.ChildRecord, workflow.RegisterOptions{Name: activities.ChildRecordWorkflow})
 	r.RegisterActivity(acts)
 }

@@ -140,3 +140,30 @@ func (w *episodeWorkflow) forgetReminder(in activities.SendReminderInput) {
 		}
 	}
 }
+
+// tellChildRecord tells the child's record of the episode once the records
+// name its child (after the first save), so the record can count the
+// child's episodes. The episode does not end before it is told.
+func (w *episodeWorkflow) tellChildRecord(ctx workflow.Context) {
+	w.sending++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { w.sending-- }()
+		if err := workflow.Await(ctx, func() bool { return w.saved > 0 }); err != nil {
+			return
+		}
+		n, window := w.state.Policy.RepeatRule()
+		in := activities.NoteEpisodeInput{Opened: activities.EpisodeOpened{
+			EpisodeID: w.state.EpisodeID, Reference: w.state.Reference, CommissionerID: w.state.CommissionerID,
+			OpenedAt: w.state.OpenedAt, RepeatEpisodes: n, RepeatWindow: window,
+		}}
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+		})
+		if err := workflow.ExecuteActivity(actx, a.NoteEpisodeForChild, in).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("The child's record was not told of the episode", "episode", in.Opened.EpisodeID, "error", err)
+			return
+		}
+		w.childNoted = true
+	})
+}

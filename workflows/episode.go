@@ -33,6 +33,10 @@ const (
 	// started before it keep running as they did.
 	changeOutcomeUpdates  = "outcome-updates"
 	versionOutcomeUpdates = 1
+	// changeChildRecord names the change that tells the child's record of
+	// every episode opened (for the strategy-meeting trigger).
+	changeChildRecord  = "child-record"
+	versionChildRecord = 1
 )
 
 // WorkflowID is deterministic and carries nothing about the child.
@@ -71,6 +75,8 @@ type Continued struct {
 	Answers []store.OutcomeAnswer `json:"answers,omitempty"`
 	// Reminders were being emailed when the run ended.
 	Reminders []activities.SendReminderInput `json:"reminders,omitempty"`
+	// ChildNoted is set once the child's record knows of the episode.
+	ChildNoted bool `json:"child_noted,omitempty"`
 }
 
 // OutcomeInput is one outcome sent as an update. Its update id is the
@@ -114,15 +120,17 @@ type episodeWorkflow struct {
 	// pending answers are not in the case records yet; recent ones are.
 	pending, recent []store.OutcomeAnswer
 	reminders       []activities.SendReminderInput // being emailed
+	childNoted      bool                           // the child's record knows of the episode
 }
 
 // Episode is the workflow of one missing episode, from referral to exit.
 func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
 	w := &episodeWorkflow{referral: in.Referral}
 	w.bounded = workflow.GetVersion(ctx, changeOutcomeUpdates, workflow.DefaultVersion, versionOutcomeUpdates) >= versionOutcomeUpdates
+	tellChild := workflow.GetVersion(ctx, changeChildRecord, workflow.DefaultVersion, versionChildRecord) >= versionChildRecord
 	if c := in.Continued; c != nil {
 		st := c.State
-		w.state, w.saved, w.pending, w.recent = &st, c.Saved, c.Pending, c.Answers
+		w.state, w.saved, w.pending, w.recent, w.childNoted = &st, c.Saved, c.Pending, c.Answers, c.ChildNoted
 		if c.Referral != nil {
 			w.referral = *c.Referral
 		}
@@ -135,6 +143,9 @@ func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
 	w.startProjector(ctx)
 	if c := in.Continued; c != nil {
 		w.resume(ctx, c)
+	}
+	if tellChild && !w.childNoted {
+		w.tellChildRecord(ctx)
 	}
 	return w.run(ctx)
 }
@@ -327,7 +338,8 @@ func (w *episodeWorkflow) readyToContinue(ctx workflow.Context) bool {
 // continueAsNew hands the episode to a new run, with what the records may
 // not hold yet and the emails still being sent, which it sends again.
 func (w *episodeWorkflow) continueAsNew(ctx workflow.Context) (EpisodeResult, error) {
-	c := &Continued{State: *w.state, Saved: w.saved, Pending: w.pending, Answers: w.recent, Reminders: w.reminders}
+	c := &Continued{State: *w.state, Saved: w.saved, Pending: w.pending, Answers: w.recent, Reminders: w.reminders,
+		ChildNoted: w.childNoted}
 	if w.saved == 0 {
 		c.Referral = &w.referral
 	}

@@ -28,6 +28,14 @@ type recorder struct {
 	escalations []sentEscalation
 	reminders   []activities.SendReminderInput
 	saves       []activities.SaveEpisodeInput
+	notes       []activities.NoteEpisodeInput
+}
+
+func (r *recorder) NoteEpisodeForChild(_ context.Context, in activities.NoteEpisodeInput) (activities.NoteEpisodeResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, in)
+	return activities.NoteEpisodeResult{ChildID: "child-1"}, nil
 }
 
 type sentEscalation struct {
@@ -157,6 +165,7 @@ func newHarness(t *testing.T, start time.Time) *harness {
 	env.RegisterActivityWithOptions(rec.SaveEpisode, activity.RegisterOptions{Name: "SaveEpisode"})
 	env.RegisterActivityWithOptions(rec.SendEscalation, activity.RegisterOptions{Name: "SendEscalation"})
 	env.RegisterActivityWithOptions(rec.SendReminder, activity.RegisterOptions{Name: "SendReminder"})
+	env.RegisterActivityWithOptions(rec.NoteEpisodeForChild, activity.RegisterOptions{Name: "NoteEpisodeForChild"})
 	return &harness{t: t, env: env, rec: rec, start: start,
 		results: map[string]store.OutcomeAnswer{}, refusals: map[string]error{}}
 }
