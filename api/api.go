@@ -80,7 +80,7 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	if d.Policy == (episode.Policy{}) {
+	if d.Policy.Equal(episode.Policy{}) {
 		d.Policy = episode.DefaultPolicy()
 	}
 	if d.QueryTimeout <= 0 {
