@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -58,8 +59,10 @@ func (a *Activities) SaveEpisode(ctx context.Context, in SaveEpisodeInput) (Save
 }
 
 // SendEscalation records the escalation and emails it to every active
-// manager. Each manager is emailed once per episode and kind: deliveries are
-// recorded as they succeed, and a retry sends only what is still owed.
+// manager and to the addresses the episode's policy adds (the
+// commissioner's team mailboxes). Each address is emailed once per episode
+// and kind: deliveries are recorded as they succeed, and a retry sends only
+// what is still owed.
 func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput) (SendEscalationResult, error) {
 	e := in.Escalation
 	commissioner := in.CommissionerID
@@ -84,8 +87,17 @@ func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput)
 	}
 	msg := escalationEmail(in.Reference, a.episodeLink(in.EpisodeID), e, a.location())
 	key := fmt.Sprintf("escalation:%s:%s", in.EpisodeID, e.Kind)
-	sent, err := a.deliver(ctx, key, msg, managers)
+	sent, err := a.deliver(ctx, key, msg, usersTo(managers))
 	if err != nil {
+		return SendEscalationResult{}, err
+	}
+	// Then the commissioner's own addresses, as the episode's policy lists
+	// them; the managers are not held up while the records catch up.
+	extra, err := a.escalationAddresses(ctx, in.EpisodeID)
+	if err != nil {
+		return SendEscalationResult{}, err
+	}
+	if sent, err = a.deliver(ctx, key, msg, append(usersTo(managers), extra...)); err != nil {
 		return SendEscalationResult{}, err
 	}
 	at := a.now()
@@ -118,42 +130,95 @@ func (a *Activities) SendReminder(ctx context.Context, in SendReminderInput) (Se
 	}
 	msg := reminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Attempt, in.Contact, a.location())
 	key := fmt.Sprintf("reminder:%s:%d:%s", in.EpisodeID, in.Attempt, in.Contact.Purpose)
-	sent, err := a.deliver(ctx, key, msg, recipients)
+	sent, err := a.deliver(ctx, key, msg, usersTo(recipients))
 	if err != nil {
 		return SendReminderResult{}, err
 	}
 	return SendReminderResult{SentAt: a.now(), Recipients: sent}, nil
 }
 
-// deliver sends msg to each recipient that has not had it under key yet and
-// returns how many have it now. A recipient the relay refuses for good is
-// logged and skipped; a passing failure returns an error so Temporal retries.
-func (a *Activities) deliver(ctx context.Context, key string, msg mail.Message, to []store.User) (int, error) {
+// recipient is one address an email goes to; who names it in logs (a user
+// id, or the place of an address in the policy), never the address.
+type recipient struct {
+	Email string
+	who   string
+}
+
+func usersTo(users []store.User) []recipient {
+	out := make([]recipient, len(users))
+	for i, u := range users {
+		out[i] = recipient{Email: u.Email, who: "user " + u.ID}
+	}
+	return out
+}
+
+// recordsWait is how long an escalation waits for the episode's first
+// record, which holds the policy it opened under, before it is retried.
+const recordsWait = 20 * time.Second
+
+// escalationAddresses are the policy's addresses of the episode. An
+// escalation raised as the episode opens may come before its records: it
+// waits for them a little, then fails so that Temporal retries it.
+func (a *Activities) escalationAddresses(ctx context.Context, episodeID string) ([]recipient, error) {
+	deadline := time.Now().Add(recordsWait)
+	for {
+		addrs, recorded, err := a.Store.EscalationAddresses(ctx, episodeID)
+		if err != nil {
+			return nil, fmt.Errorf("reading the escalation addresses of episode %s: %w", episodeID, err)
+		}
+		if recorded {
+			out := make([]recipient, len(addrs))
+			for i, addr := range addrs {
+				out[i] = recipient{Email: addr, who: fmt.Sprintf("escalation address %d", i+1)}
+			}
+			return out, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("episode %s is not in the records yet: its escalation addresses are not known", episodeID)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// deliver sends msg to each address that has not had it under key yet,
+// once however often it is listed (case aside), and returns how many have
+// it now. An address the relay refuses for good is logged and skipped; a
+// passing failure returns an error so Temporal retries.
+func (a *Activities) deliver(ctx context.Context, key string, msg mail.Message, to []recipient) (int, error) {
 	done, err := a.Store.DeliveredTo(ctx, key)
 	if err != nil {
 		return 0, fmt.Errorf("reading deliveries: %w", err)
 	}
 	delivered := map[string]bool{}
 	for _, addr := range done {
-		delivered[addr] = true
+		delivered[strings.ToLower(addr)] = true
 	}
-	count := 0
-	for _, u := range to {
-		if delivered[u.Email] {
+	count, listed := 0, map[string]bool{}
+	for _, r := range to {
+		addr := strings.ToLower(r.Email)
+		if listed[addr] {
+			continue
+		}
+		listed[addr] = true
+		if delivered[addr] {
 			count++
 			continue
 		}
 		m := msg
-		m.To = u.Email
-		m.MessageID = messageID(key, u.Email)
+		m.To = r.Email
+		m.MessageID = messageID(key, r.Email)
 		if err := a.Mailer.Send(ctx, m); err != nil {
 			if mail.IsPermanent(err) {
-				a.logger().Warn("Email refused for good", "key", key, "user", u.ID, "error", err)
+				a.logger().Warn("Email refused for good", "key", key, "recipient", r.who, "error", err)
 				continue
 			}
-			return count, fmt.Errorf("sending %s to user %s: %w", key, u.ID, err)
+			return count, fmt.Errorf("sending %s to %s: %w", key, r.who, err)
 		}
-		if err := a.Store.RecordDelivery(ctx, key, u.Email, m.MessageID, a.now()); err != nil {
+		if err := a.Store.RecordDelivery(ctx, key, r.Email, m.MessageID, a.now()); err != nil {
 			return count, fmt.Errorf("recording delivery of %s: %w", key, err)
 		}
 		count++

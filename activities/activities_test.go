@@ -195,3 +195,38 @@ func TestFormatInstantShowsLondonTimeAcrossClockChanges(t *testing.T) {
 		}
 	}
 }
+
+// The addresses the episode's policy adds get each escalation once, like
+// the managers, and an address that is a manager's too gets it once.
+func TestEscalationReachesThePolicyAddressesOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := episode.DefaultPolicy()
+	p.EscalationAddresses = []string{"missing-team@council.example", "Amina.Manager@example.org"}
+	ref := episode.Referral{Child: episode.Child{FirstName: canary}, ReturnedAt: f.state.ReturnedAt, Contact: f.state.Contact}
+	st := episode.New("0b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3", ref, p, "coordinator", f.state.OpenedAt)
+	if _, err := f.acts.SaveEpisode(ctx, SaveEpisodeInput{State: *st, Referral: &ref}); err != nil {
+		t.Fatal(err)
+	}
+	in := f.breach()
+	in.EpisodeID, in.Reference = st.EpisodeID, st.Reference
+	for i := 0; i < 2; i++ {
+		res, err := f.acts.SendEscalation(ctx, in)
+		if err != nil || res.Recipients != 3 {
+			t.Fatalf("send %d: %d recipients, %v; want 3", i, res.Recipients, err)
+		}
+	}
+	to := map[string]int{}
+	for _, m := range f.smtp.Messages() {
+		to[strings.ToLower(m.To[0])]++
+	}
+	want := map[string]int{"missing-team@council.example": 1, "amina.manager@example.org": 1, "ben.manager@example.org": 1}
+	if len(to) != len(want) {
+		t.Fatalf("emails went to %v, want %v", to, want)
+	}
+	for addr, n := range want {
+		if to[addr] != n {
+			t.Errorf("emails went to %v, want %v", to, want)
+		}
+	}
+}

@@ -33,7 +33,8 @@ type Deps struct {
 	Store     *store.Store
 	Temporal  client.Client
 	TaskQueue string // default workflows.TaskQueue
-	// Policy is fixed into every episode opened through this API.
+	// Policy is fixed into every episode opened through this API for a
+	// commissioner that has no policy of its own.
 	Policy episode.Policy
 	Clock  func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
@@ -80,7 +81,7 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	if d.Policy == (episode.Policy{}) {
+	if d.Policy.Equal(episode.Policy{}) {
 		d.Policy = episode.DefaultPolicy()
 	}
 	if d.QueryTimeout <= 0 {
@@ -137,6 +138,7 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	v1.GET("/escalations", allow(mgr, admin), h.listEscalations)
 	v1.GET("/audit", allow(mgr, admin), h.listAudit)
 	h.holdRoutes(v1)
+	h.policyRoutes(v1)
 	codec := h.codec()
 	v1.POST("/codec/encode", providerAdmin, codec)
 	v1.POST("/codec/decode", providerAdmin, codec)

@@ -49,6 +49,8 @@ var auditActions = map[string]string{
 	"GET /v1/escalations":                    "escalation.list",
 	"GET /v1/audit":                          "audit.list",
 	"GET /v1/children/:id/legal-hold":        "legal_hold.list",
+	"GET /v1/commissioners/:id/policy":       "commissioner_policy.read",
+	"PUT /v1/commissioners/:id/policy":       "commissioner_policy.change",
 	"POST /v1/codec/encode":                  "codec.encode",
 	"POST /v1/codec/decode":                  "codec.decode",
 }

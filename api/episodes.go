@@ -225,10 +225,16 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		return
 	}
 
+	// The commissioner's policy as it stands now is the episode's for good.
+	policy, err := h.policyOf(ctx, commissioner)
+	if err != nil {
+		h.serverError(c, "commissioner policy", err)
+		return
+	}
 	ref := req.referral()
 	in := workflows.EpisodeInput{
 		Referral:            ref,
-		Policy:              h.Policy,
+		Policy:              policy,
 		OpenedBy:            user.ID,
 		AssignedInterviewer: req.AssignedInterviewerID,
 		CommissionerID:      commissioner,
@@ -260,7 +266,7 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		Reference:     episode.Reference(id),
 		Status:        episode.StatusAwaitingContact,
 		ReturnedAt:    ref.ReturnedAt,
-		OfferDeadline: episode.OfferDeadline(ref.ReturnedAt, h.Policy),
+		OfferDeadline: episode.OfferDeadline(ref.ReturnedAt, policy),
 	}
 	c.Header("Location", "/v1/episodes/"+id)
 	if keyID == "" {

@@ -282,6 +282,36 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	})
 
+	// A commissioner's policy: managers and admins read it, a
+	// commissioner's only their own (another's is 404, as none); only the
+	// provider's change it (403 for a commissioner's, whoever they are).
+	t.Run("commissioner policy", func(t *testing.T) {
+		aAdmin := add("A admin", store.RoleAdmin, a.ID)
+		whole := getPolicy(t, env, pAdmin.token, a.ID).Policy
+		for _, u := range append([]matrixUser{aAdmin}, everyone...) {
+			staff := u.user.Role == store.RoleManager || u.user.Role == store.RoleAdmin
+			for _, c := range []store.Commissioner{a, b} {
+				own := u.user.CommissionerID == "" || u.user.CommissionerID == c.ID
+				wantGet, wantPut := 403, 403
+				switch {
+				case staff && own && u.user.CommissionerID == "":
+					wantGet, wantPut = 200, 200
+				case staff && own:
+					wantGet = 200
+				case staff:
+					wantGet = 404
+				}
+				path := "/v1/commissioners/" + c.ID + "/policy"
+				if st, body := env.Do(t, "GET", path, u.token, nil); st != wantGet {
+					t.Errorf("%s GET the policy of %s: %d, want %d: %s", u.name, c.Name, st, wantGet, body)
+				}
+				if st, body := env.Do(t, "PUT", path, u.token, whole); st != wantPut {
+					t.Errorf("%s PUT the policy of %s: %d, want %d: %s", u.name, c.Name, st, wantPut, body)
+				}
+			}
+		}
+	})
+
 	// The payload codec opens every commissioner's payloads: only the
 	// provider's admins may use it, and every call is audited.
 	t.Run("POST /v1/codec", func(t *testing.T) {

@@ -113,6 +113,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 
+	// The defaults of every commissioner that has no policy of its own.
 	def := episode.DefaultPolicy()
 	c.Policy = episode.Policy{
 		OfferWindow:          dur("HOMEWARD_OFFER_WINDOW", def.OfferWindow),
@@ -124,9 +125,11 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		ReofferCount:         count("HOMEWARD_REOFFER_COUNT", def.ReofferCount),
 		FollowUpDelay:        dur("HOMEWARD_FOLLOW_UP_DELAY", def.FollowUpDelay),
 		FollowUpGrace:        dur("HOMEWARD_FOLLOW_UP_GRACE", def.FollowUpGrace),
+		RepeatEpisodes:       count("HOMEWARD_REPEAT_EPISODES", def.RepeatEpisodes),
+		RepeatWindow:         dur("HOMEWARD_REPEAT_WINDOW", def.RepeatWindow),
 	}
-	if err := c.Policy.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("policy: %w", err))
+	for _, prob := range c.Policy.Problems() {
+		errs = append(errs, fmt.Errorf("%s: %s", policyVariable(prob.Field), prob.Reason))
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("HOMEWARD_TIME_ZONE: %q is not a known time zone", c.TimeZone))
@@ -148,4 +151,10 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.Retention, retErrs = loadRetention(get, c.TimeZone)
 	errs = append(errs, retErrs...)
 	return c, errors.Join(errs...)
+}
+
+// policyVariable is the variable that sets the policy field named by its
+// JSON name.
+func policyVariable(field string) string {
+	return "HOMEWARD_" + strings.ToUpper(field)
 }

@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	if c.Listen != ":8080" || c.TemporalAddress != "localhost:7233" || c.TimeZone != "Europe/London" || c.OutboxDir != ".homeward/outbox" {
 		t.Errorf("defaults = %+v", c)
 	}
-	if c.Policy != episode.DefaultPolicy() {
+	if !c.Policy.Equal(episode.DefaultPolicy()) {
 		t.Errorf("policy = %+v, want the default", c.Policy)
 	}
 }
@@ -43,9 +43,25 @@ func TestBadValuesAreNamed(t *testing.T) {
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
-	for _, want := range []string{"HOMEWARD_FOLLOW_UP_DELAY", "HOMEWARD_REOFFER_COUNT", "HOMEWARD_TIME_ZONE", "deadline warning lead"} {
+	for _, want := range []string{"HOMEWARD_FOLLOW_UP_DELAY", "HOMEWARD_REOFFER_COUNT", "HOMEWARD_TIME_ZONE", "HOMEWARD_DEADLINE_WARNING_LEAD"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
+	}
+}
+
+func TestOfferWindowIsStatutoryAtMost(t *testing.T) {
+	_, err := Load(env(map[string]string{"HOMEWARD_OFFER_WINDOW": "96h", "HOMEWARD_REPEAT_EPISODES": "1"}))
+	if err == nil {
+		t.Fatal("an offer window of 96 hours was accepted")
+	}
+	for _, want := range []string{"HOMEWARD_OFFER_WINDOW: must not be longer than the statutory 72 hours", "HOMEWARD_REPEAT_EPISODES"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	c, err := Load(env(map[string]string{"HOMEWARD_REPEAT_EPISODES": "4", "HOMEWARD_REPEAT_WINDOW": "336h"}))
+	if err != nil || c.Policy.RepeatEpisodes != 4 || c.Policy.RepeatWindow != 14*24*time.Hour {
+		t.Errorf("repeat trigger = %d in %s, %v", c.Policy.RepeatEpisodes, c.Policy.RepeatWindow, err)
 	}
 }

@@ -3,12 +3,18 @@ package episode
 import (
 	"errors"
 	"fmt"
+	"net/mail"
+	"reflect"
+	"strings"
 	"time"
 )
 
 // Policy holds every duration and count that governs an episode. It is
-// fixed into the episode when it starts, so a configuration change only
-// affects new episodes.
+// fixed into the episode when it starts, so a change to the configured
+// defaults or to a commissioner's policy only affects new episodes.
+//
+// The fields after FollowUpGrace came later: episodes opened before them
+// carry zero values (no repeat trigger of their own, no extra addresses).
 type Policy struct {
 	OfferWindow          time.Duration `json:"offer_window"`
 	DeadlineWarningLead  time.Duration `json:"deadline_warning_lead"`
@@ -21,9 +27,13 @@ type Policy struct {
 	FollowUpGrace        time.Duration `json:"follow_up_grace"`
 	// RepeatEpisodes episodes of one child opened within RepeatWindow call
 	// for a strategy meeting (local protocols: 3 in 30 days, or in 90).
-	// Zero means the default, 3 in 30 days.
+	// Zero (episodes opened before the trigger existed) means the default.
 	RepeatEpisodes int           `json:"repeat_episodes,omitempty"`
 	RepeatWindow   time.Duration `json:"repeat_window,omitempty"`
+	// EscalationAddresses receive the episode's escalations besides the
+	// managers: mailboxes at the commissioner that are not Homeward users
+	// (a missing-children coordinator's team, say).
+	EscalationAddresses []string `json:"escalation_addresses,omitempty"`
 }
 
 // Default strategy-meeting trigger.
@@ -45,8 +55,21 @@ func (p Policy) RepeatRule() (n int, window time.Duration) {
 	return n, window
 }
 
+// Limits of a policy. The offer window is the statutory 72 hours at most.
+const (
+	MaxOfferWindow         = 72 * time.Hour
+	MaxPolicyDuration      = 366 * 24 * time.Hour
+	MaxContactAttempts     = 50
+	MaxReoffers            = 20
+	MaxRepeatEpisodes      = 100
+	MaxEscalationAddresses = 20
+	MaxAddressLength       = 254 // RFC 5321's longest usable address
+)
+
 // DefaultPolicy is the statutory 72 hours and the one-week follow-up, with
-// the team's working defaults for everything the guidance leaves open.
+// the team's working defaults for everything the guidance leaves open, and
+// the strategy-meeting trigger of several local protocols: 3 episodes in
+// 30 days.
 func DefaultPolicy() Policy {
 	return Policy{
 		OfferWindow:          72 * time.Hour,
@@ -63,33 +86,91 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// Validate rejects a policy that would make the workflow misbehave.
-func (p Policy) Validate() error {
-	var errs []error
-	positive := func(name string, d time.Duration) {
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
+// Equal reports whether p and q are the same policy (no addresses and an
+// empty list of them are the same).
+func (p Policy) Equal(q Policy) bool {
+	if len(p.EscalationAddresses) == 0 && len(q.EscalationAddresses) == 0 {
+		p.EscalationAddresses, q.EscalationAddresses = nil, nil
+	}
+	return reflect.DeepEqual(p, q)
+}
+
+// Problems lists every rule the policy breaks, each under the JSON name
+// of its field: a policy that would make the workflow misbehave, or that
+// the statutory guidance does not allow.
+func (p Policy) Problems() Problems {
+	var ps Problems
+	duration := func(field string, d, lowest, highest time.Duration) {
+		switch {
+		case d < lowest && lowest == 0:
+			ps.add(field, "must not be negative")
+		case d < lowest:
+			ps.add(field, "must be positive")
+		case d > highest:
+			ps.add(field, "must be at most %s", hours(highest))
 		}
 	}
-	positive("offer window", p.OfferWindow)
-	positive("contact spacing", p.ContactSpacing)
-	positive("contact reminder delay", p.ContactReminderDelay)
-	positive("re-offer interval", p.ReofferInterval)
-	positive("follow-up delay", p.FollowUpDelay)
+	count := func(field string, n, lowest, highest int) {
+		if n < lowest || n > highest {
+			ps.add(field, "must be from %d to %d", lowest, highest)
+		}
+	}
+	if p.OfferWindow > MaxOfferWindow {
+		ps.add("offer_window", "must not be longer than the statutory %s", hours(MaxOfferWindow))
+	} else {
+		duration("offer_window", p.OfferWindow, time.Nanosecond, MaxOfferWindow)
+	}
 	if p.DeadlineWarningLead < 0 || p.DeadlineWarningLead >= p.OfferWindow {
-		errs = append(errs, fmt.Errorf("deadline warning lead must be between 0 and the offer window, got %s", p.DeadlineWarningLead))
+		ps.add("deadline_warning_lead", "must be 0 or more and shorter than the offer window")
 	}
-	if p.FollowUpGrace < 0 {
-		errs = append(errs, fmt.Errorf("follow-up grace must not be negative, got %s", p.FollowUpGrace))
-	}
-	if p.MaxContactAttempts < 1 {
-		errs = append(errs, fmt.Errorf("maximum contact attempts must be at least 1, got %d", p.MaxContactAttempts))
-	}
-	if p.RepeatEpisodes < 0 || p.RepeatWindow < 0 {
-		errs = append(errs, fmt.Errorf("the strategy-meeting trigger must not be negative, got %d in %s", p.RepeatEpisodes, p.RepeatWindow))
-	}
-	if p.ReofferCount < 0 {
-		errs = append(errs, fmt.Errorf("re-offer count must not be negative, got %d", p.ReofferCount))
+	duration("contact_spacing", p.ContactSpacing, time.Nanosecond, MaxPolicyDuration)
+	duration("contact_reminder_delay", p.ContactReminderDelay, time.Nanosecond, MaxPolicyDuration)
+	count("max_contact_attempts", p.MaxContactAttempts, 1, MaxContactAttempts)
+	duration("reoffer_interval", p.ReofferInterval, time.Nanosecond, MaxPolicyDuration)
+	count("reoffer_count", p.ReofferCount, 0, MaxReoffers)
+	duration("follow_up_delay", p.FollowUpDelay, time.Nanosecond, MaxPolicyDuration)
+	duration("follow_up_grace", p.FollowUpGrace, 0, MaxPolicyDuration)
+	count("repeat_episodes", p.RepeatEpisodes, 2, MaxRepeatEpisodes)
+	duration("repeat_window", p.RepeatWindow, time.Nanosecond, MaxPolicyDuration)
+	ps = append(ps, addressProblems(p.EscalationAddresses)...)
+	return ps
+}
+
+// Validate is Problems as one error, for the configuration.
+func (p Policy) Validate() error {
+	var errs []error
+	for _, prob := range p.Problems() {
+		errs = append(errs, fmt.Errorf("%s %s", prob.Field, prob.Reason))
 	}
 	return errors.Join(errs...)
+}
+
+// addressProblems checks each address is a bare email address (no display
+// name) and that none is listed twice.
+func addressProblems(addrs []string) Problems {
+	var ps Problems
+	if len(addrs) > MaxEscalationAddresses {
+		ps.add("escalation_addresses", "must have at most %d items", MaxEscalationAddresses)
+		return ps
+	}
+	seen := map[string]bool{}
+	for i, a := range addrs {
+		field := fmt.Sprintf("escalation_addresses[%d]", i)
+		parsed, err := mail.ParseAddress(a)
+		switch {
+		case len(a) > MaxAddressLength:
+			ps.add(field, "must be at most %d characters", MaxAddressLength)
+		case err != nil || parsed.Address != a || !strings.Contains(a, "@"):
+			ps.add(field, "must be an email address such as team@council.example")
+		case seen[strings.ToLower(a)]:
+			ps.add(field, "is listed twice")
+		}
+		seen[strings.ToLower(a)] = true
+	}
+	return ps
+}
+
+// hours shows a limit in hours and in the API's whole minutes.
+func hours(d time.Duration) string {
+	return fmt.Sprintf("%d hours (%d minutes)", int64(d/time.Hour), int64(d/time.Minute))
 }

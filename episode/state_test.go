@@ -35,3 +35,25 @@ func TestPolicyValidate(t *testing.T) {
 		t.Fatal("a warning lead as long as the window and zero attempts were accepted")
 	}
 }
+
+func TestPolicyProblemsNameTheField(t *testing.T) {
+	p := DefaultPolicy()
+	p.OfferWindow = 73 * time.Hour
+	p.RepeatEpisodes = 1
+	p.EscalationAddresses = []string{"team@council.example", "Team <x@council.example>", "TEAM@council.example"}
+	got := map[string]bool{}
+	for _, prob := range p.Problems() {
+		got[prob.Field] = true
+	}
+	for _, f := range []string{"offer_window", "repeat_episodes", "escalation_addresses[1]", "escalation_addresses[2]"} {
+		if !got[f] {
+			t.Errorf("no problem names %s: %v", f, got)
+		}
+	}
+	if got["escalation_addresses[0]"] || len(got) != 4 {
+		t.Errorf("problems %v, want exactly the four", got)
+	}
+	if p := DefaultPolicy(); !p.Equal(DefaultPolicy()) || p.RepeatEpisodes != 3 || p.RepeatWindow != 30*24*time.Hour {
+		t.Errorf("default repeat trigger %d in %s", p.RepeatEpisodes, p.RepeatWindow)
+	}
+}
