@@ -49,6 +49,10 @@ var auditActions = map[string]string{
 	"GET /v1/escalations":                    "escalation.list",
 	"GET /v1/audit":                          "audit.list",
 	"GET /v1/children/:id/legal-hold":        "legal_hold.list",
+	"GET /v1/children":                       "child.list",
+	"POST /v1/children/search":               "child.search",
+	"GET /v1/children/:id":                   "child.read",
+	"PATCH /v1/children/:id":                 "child.update",
 	"POST /v1/codec/encode":                  "codec.encode",
 	"POST /v1/codec/decode":                  "codec.decode",
 }

@@ -402,28 +402,57 @@ type ChildPatch struct {
 	WorkerID *string
 }
 
-// UpdateChild changes the child's record. The caller checks who may;
-// ErrNotFound when there is no such child.
-func (s *Store) UpdateChild(ctx context.Context, id string, p ChildPatch) error {
+// AuditActionChildUpdate is written with a change to a child's record;
+// the resource names the child by id, the outcome the parts changed.
+const AuditActionChildUpdate = "child.update"
+
+// UpdateChild changes the child's record and writes the change to the
+// audit trail, in one transaction. The caller checks who may; ErrNotFound
+// when there is no such child.
+func (s *Store) UpdateChild(ctx context.Context, by Caller, id string, p ChildPatch) error {
 	uid, ok := parseID(id)
 	if !ok {
 		return ErrNotFound
+	}
+	by, err := by.validate()
+	if err != nil {
+		return err
 	}
 	var worker *string
 	if p.WorkerID != nil {
 		worker = nullableID(*p.WorkerID)
 	}
-	tag, err := s.Pool.Exec(ctx, `UPDATE children SET
-			preferences = COALESCE($2::jsonb, preferences),
-			contact = COALESCE($3::jsonb, contact),
-			worker_id = CASE WHEN $4 THEN $5::uuid ELSE worker_id END,
-			updated_at = now()
-		WHERE id = $1`, uid, p.Preferences, p.Contact, p.WorkerID != nil, worker)
-	if err != nil {
-		return wrap("update child", err)
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// The purge's lock order: child, then audit chain.
+		if err := lockChild(ctx, tx, "update child", uid); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE children SET
+				preferences = COALESCE($2::jsonb, preferences),
+				contact = COALESCE($3::jsonb, contact),
+				worker_id = CASE WHEN $4 THEN $5::uuid ELSE worker_id END,
+				updated_at = now()
+			WHERE id = $1`, uid, p.Preferences, p.Contact, p.WorkerID != nil, worker); err != nil {
+			return wrap("update child", err)
+		}
+		return AppendAudit(ctx, tx, AuditEntry{
+			UserID: by.UserID, Role: string(by.Role), CommissionerID: by.CommissionerID,
+			Action: AuditActionChildUpdate, Resource: "child/" + uid, Outcome: "changed " + p.parts(),
+		})
+	})
+}
+
+// parts names the parts of the record the patch changes, never their values.
+func (p ChildPatch) parts() string {
+	var out []string
+	if p.Preferences != nil {
+		out = append(out, "preferences")
 	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+	if p.Contact != nil {
+		out = append(out, "contact")
 	}
-	return nil
+	if p.WorkerID != nil {
+		out = append(out, "worker")
+	}
+	return strings.Join(out, ", ")
 }
