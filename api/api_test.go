@@ -248,8 +248,13 @@ func TestAPI(t *testing.T) {
 		if !strings.Contains(reason(e, "Idempotency-Key"), "different referral") {
 			t.Fatalf("reason %q", reason(e, "Idempotency-Key"))
 		}
-		// The same key from another user is another episode.
-		c3 := open(t, env, admin, body, "Idempotency-Key", key)
+		// The same key from another user is another episode (of another
+		// child: the same details would be a possible match).
+		again := map[string]any{"new_child": true}
+		for k, v := range body {
+			again[k] = v
+		}
+		c3 := open(t, env, admin, again, "Idempotency-Key", key)
 		if c3.ID == c.ID {
 			t.Fatalf("another user's key mapped to the same episode")
 		}

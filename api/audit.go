@@ -51,6 +51,10 @@ var auditActions = map[string]string{
 	"GET /v1/children/:id/legal-hold":        "legal_hold.list",
 	"GET /v1/commissioners/:id/policy":       "commissioner_policy.read",
 	"PUT /v1/commissioners/:id/policy":       "commissioner_policy.change",
+	"GET /v1/children":                       "child.list",
+	"POST /v1/children/search":               "child.search",
+	"GET /v1/children/:id":                   "child.read",
+	"PATCH /v1/children/:id":                 "child.update",
 	"POST /v1/codec/encode":                  "codec.encode",
 	"POST /v1/codec/decode":                  "codec.decode",
 }

@@ -43,6 +43,8 @@ type createEpisodeRequest struct {
 	// CommissionerID is required of the provider's staff; a commissioner's
 	// staff open episodes for their own commissioner.
 	CommissionerID string `json:"commissioner_id"`
+	// NewChild asks for a new child although known children may match.
+	NewChild bool `json:"new_child"`
 }
 
 // EpisodeCreated is the answer to opening an episode.
@@ -67,6 +69,11 @@ func (r *createEpisodeRequest) validate(now time.Time) problems {
 		trim(&ch.LastName)
 		trim(&ch.DateOfBirth)
 		trim(&ch.Gender)
+		trim(&ch.LocalAuthorityChildID)
+		trim(&ch.PolicePersonReference)
+		if ch.ID != "" && r.NewChild {
+			p.add("new_child", "must not be true when child.id names a known child")
+		}
 		if ch.ID != "" {
 			if u, err := uuid.Parse(ch.ID); err != nil {
 				p.add("child.id", "must be a uuid")
@@ -195,14 +202,9 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		}
 		commissioner = cid
 	}
-	if req.Child != nil && req.Child.ID != "" && !hasField(p, "child.id") {
-		ok, err := h.Store.ChildExists(ctx, callerOf(c), req.Child.ID)
-		if err != nil {
-			h.serverError(c, "child exists", err)
+	if req.Child != nil && req.Child.ID != "" && !hasField(p, "child.id") && commissioner != "" {
+		if !h.knownChild(c, req.Child.ID, commissioner, &p) {
 			return
-		}
-		if !ok {
-			p.add("child.id", "no such child")
 		}
 	}
 	if req.AssignedInterviewerID != "" && !hasField(p, "assigned_interviewer_id") && commissioner != "" {
@@ -232,6 +234,22 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		return
 	}
 	ref := req.referral()
+	hash, err := referralHash(ref, req.AssignedInterviewerID, commissioner, req.NewChild)
+	if err != nil {
+		h.serverError(c, "hash request", err)
+		return
+	}
+	keyID := ""
+	if key != "" {
+		keyID = scopedKey("referral", user.ID, key)
+	}
+	// A retry gets the first answer, whatever children are known by now.
+	if !h.retriedReferral(c, keyID) {
+		if c.IsAborted() || !h.chooseChild(c, &req, commissioner) {
+			return
+		}
+		ref = req.referral()
+	}
 	in := workflows.EpisodeInput{
 		Referral:            ref,
 		Policy:              policy,
@@ -240,24 +258,8 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		CommissionerID:      commissioner,
 		ReceivedAt:          now,
 	}
-	// The hash of the validated request, re-marshalled so that formatting,
-	// key order and time zones do not matter.
-	canonical, err := json.Marshal(struct {
-		Referral            episode.Referral `json:"referral"`
-		AssignedInterviewer string           `json:"assigned_interviewer_id"`
-		Commissioner        string           `json:"commissioner_id"`
-	}{ref, req.AssignedInterviewerID, commissioner})
-	if err != nil {
-		h.serverError(c, "hash request", err)
-		return
-	}
-	sum := sha256.Sum256(canonical)
-	hash := hex.EncodeToString(sum[:])
-
 	id := uuid.NewString()
-	keyID := ""
 	if key != "" {
-		keyID = scopedKey("referral", user.ID, key)
 		id = uuid.NewSHA1(idempotencyNamespace, []byte(user.ID+"\x00"+key)).String()
 	}
 	in.EpisodeID = id
@@ -276,6 +278,37 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		return
 	}
 	h.openOnce(c, keyID, hash, in, commissioner, body)
+}
+
+// referralHash is the hash of the validated request as the client sent it
+// (before the child is chosen), re-marshalled so that formatting, key
+// order and time zones do not matter.
+func referralHash(ref episode.Referral, assignee, commissioner string, newChild bool) (string, error) {
+	canonical, err := json.Marshal(struct {
+		Referral            episode.Referral `json:"referral"`
+		AssignedInterviewer string           `json:"assigned_interviewer_id"`
+		Commissioner        string           `json:"commissioner_id"`
+		NewChild            bool             `json:"new_child,omitempty"`
+	}{ref, assignee, commissioner, newChild})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(canonical)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// retriedReferral reports whether keyID was reserved by an earlier request
+// (answering 503 itself when the records cannot tell).
+func (h *handlers) retriedReferral(c *gin.Context, keyID string) bool {
+	if keyID == "" {
+		return false
+	}
+	reserved, err := h.Store.ReferralKeyReserved(c.Request.Context(), keyID)
+	if err != nil {
+		h.serverError(c, "referral key reserved", err)
+		return false
+	}
+	return reserved
 }
 
 // openOnce opens the episode of an Idempotency-Key at most once: the key is

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,13 +78,19 @@ func reason(e errorBody, field string) string {
 	return ""
 }
 
+// referrals counts the referrals made, so that each is for a child of its
+// own (another date of birth): known children with the same details would
+// be possible matches.
+var referrals atomic.Int64
+
 // referral is a valid body for POST /v1/episodes, the child having
 // returned ago.
 func referral(ago time.Duration) map[string]any {
 	now := time.Now().UTC().Truncate(time.Second)
+	dob := time.Date(2010, 5, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(referrals.Add(1)))
 	return map[string]any{
 		"child": map[string]any{
-			"first_name": "Sam", "last_name": "Testchild", "date_of_birth": "2010-05-01", "gender": "female",
+			"first_name": "Sam", "last_name": "Testchild", "date_of_birth": dob.Format(time.DateOnly), "gender": "female",
 		},
 		"reported_missing_at": now.Add(-ago - 6*time.Hour).Format(time.RFC3339),
 		"returned_at":         now.Add(-ago).Format(time.RFC3339),

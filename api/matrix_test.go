@@ -312,6 +312,52 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	})
 
+	// A child is seen as its episodes are: by its commissioner's staff, the
+	// provider's, and the interviewer of an assigned episode; anyone else
+	// gets 404 and an empty list. PATCH is for coordinators, managers and
+	// admins, and the interviewer who is the child's worker (none here: 403).
+	t.Run("children", func(t *testing.T) {
+		children := map[string]string{epA: storeChild(t, env, epA), epB: storeChild(t, env, epB)}
+		for _, u := range everyone {
+			st, body := env.Do(t, "GET", "/v1/children?limit=200", u.token, nil)
+			if st != 200 {
+				t.Fatalf("%s GET /v1/children: %d %s", u.name, st, body)
+			}
+			for _, ep := range []string{epA, epB} {
+				if listed := strings.Contains(string(body), children[ep]); listed != visible(u, ep) {
+					t.Errorf("%s lists the child of %s: %v", u.name, name[ep], listed)
+				}
+				want := 404
+				if visible(u, ep) {
+					want = 200
+				}
+				if st, body := env.Do(t, "GET", "/v1/children/"+children[ep], u.token, nil); st != want {
+					t.Errorf("%s GET the child of %s: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
+				switch {
+				case !visible(u, ep):
+					want = 404
+				case u.user.Role == store.RoleInterviewer:
+					want = 403
+				default:
+					want = 400
+				}
+				if st, body := env.Do(t, "PATCH", "/v1/children/"+children[ep], u.token, map[string]any{}); st != want {
+					t.Errorf("%s PATCH the child of %s: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
+			}
+			st, body = env.Do(t, "POST", "/v1/children/search", u.token, map[string]any{"name": "sam", "limit": 200})
+			if st != 200 {
+				t.Fatalf("%s search children: %d %s", u.name, st, body)
+			}
+			for _, ep := range []string{epA, epB} {
+				if found := strings.Contains(string(body), children[ep]); found != visible(u, ep) {
+					t.Errorf("%s finds the child of %s: %v", u.name, name[ep], found)
+				}
+			}
+		}
+	})
+
 	// The payload codec opens every commissioner's payloads: only the
 	// provider's admins may use it, and every call is audited.
 	t.Run("POST /v1/codec", func(t *testing.T) {

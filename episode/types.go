@@ -114,6 +114,10 @@ type Child struct {
 	LastName    string `json:"last_name,omitempty"`
 	DateOfBirth string `json:"date_of_birth,omitempty"` // YYYY-MM-DD
 	Gender      string `json:"gender,omitempty"`
+	// LocalAuthorityChildID is the local authority's CHILD id (SSDA903),
+	// unique within a commissioner.
+	LocalAuthorityChildID string `json:"local_authority_child_id,omitempty"`
+	PolicePersonReference string `json:"police_person_reference,omitempty"`
 }
 
 // ContactDetails are the ways the child and their carers can be reached.

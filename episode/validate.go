@@ -244,6 +244,8 @@ func (r Referral) Validate() Problems {
 	ps.text("child.first_name", r.Child.FirstName, MaxShortText)
 	ps.text("child.last_name", r.Child.LastName, MaxShortText)
 	ps.text("child.gender", r.Child.Gender, MaxShortText)
+	ps.text("child.local_authority_child_id", r.Child.LocalAuthorityChildID, MaxShortText)
+	ps.text("child.police_person_reference", r.Child.PolicePersonReference, MaxShortText)
 	ps.text("police_reference", r.PoliceReference, MaxShortText)
 	ps.text("referral_source", r.Source, MaxShortText)
 	c := r.Contact

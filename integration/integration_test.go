@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,9 +46,15 @@ func newTeam(t *testing.T, env *testenv.Env) *team {
 	return tm
 }
 
+// referrals counts the referrals made, so that each is for a child of its
+// own (another date of birth): known children with the same details would
+// be possible matches, answered 409.
+var referrals atomic.Int64
+
 func referral(returnedAt time.Time) map[string]any {
+	dob := time.Date(2011, 4, 5, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(referrals.Add(1)))
 	return map[string]any{
-		"child":               map[string]any{"first_name": "Riley", "last_name": "Example", "date_of_birth": "2011-04-05"},
+		"child":               map[string]any{"first_name": "Riley", "last_name": "Example", "date_of_birth": dob.Format(time.DateOnly)},
 		"reported_missing_at": returnedAt.Add(-20 * time.Hour).Format(time.RFC3339),
 		"returned_at":         returnedAt.Format(time.RFC3339),
 		"police_reference":    "PR-1234",

@@ -69,7 +69,7 @@ func (s *Store) SaveEpisode(ctx context.Context, st episode.State, ref *episode.
 
 		var childID *string
 		if ref != nil {
-			cid, err := ensureChild(ctx, tx, id, ref.Child)
+			cid, err := ensureChild(ctx, tx, id, st.CommissionerID, ref)
 			if err != nil {
 				return err
 			}
@@ -230,8 +230,13 @@ func nonZeroUTC(t time.Time) *time.Time {
 }
 
 // ensureChild returns the id of the episode's child: the known child the
-// referral names, or one created with an id derived from the episode.
-func ensureChild(ctx context.Context, tx pgx.Tx, episodeID string, c episode.Child) (string, error) {
+// referral names, or one created with an id derived from the episode. When
+// another child of the commissioner already has the referral's
+// local-authority id (two referrals for the same new child that raced each
+// other), the episode joins that child: a save that failed on the unique id
+// would be retried for ever.
+func ensureChild(ctx context.Context, tx pgx.Tx, episodeID, commissionerID string, ref *episode.Referral) (string, error) {
+	c := ref.Child
 	if known, ok := parseID(c.ID); ok {
 		var exists bool
 		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)", known).Scan(&exists); err != nil {
@@ -246,13 +251,24 @@ func ensureChild(ctx context.Context, tx pgx.Tx, episodeID string, c episode.Chi
 	if d, err := time.Parse(time.DateOnly, c.DateOfBirth); err == nil {
 		dob = &d
 	}
+	// No conflict target: the id (a retry) and the local-authority id (a
+	// race) both mean the child is there already.
 	if _, err := tx.Exec(ctx,
-		`INSERT INTO children (id, first_name, last_name, date_of_birth, gender)
-		 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
-		cid, c.FirstName, c.LastName, dateArg(dob), c.Gender); err != nil {
+		`INSERT INTO children (id, first_name, last_name, date_of_birth, gender, commissioner_id,
+			local_authority_child_id, police_person_reference, preferences, contact)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+		cid, c.FirstName, c.LastName, dateArg(dob), c.Gender, nullableID(commissionerID),
+		c.LocalAuthorityChildID, c.PolicePersonReference, PreferencesFromReferral(ref.Preferences), ref.Contact); err != nil {
 		return "", wrap("save episode: create child", err)
 	}
-	return cid, nil
+	var found string
+	err := tx.QueryRow(ctx, `SELECT id::text FROM children
+		WHERE id = $1 OR ($3 <> '' AND commissioner_id = $2 AND local_authority_child_id = $3)
+		ORDER BY id = $1 DESC LIMIT 1`, cid, nullableID(commissionerID), c.LocalAuthorityChildID).Scan(&found)
+	if err != nil {
+		return "", wrap("save episode: find created child", err)
+	}
+	return found, nil
 }
 
 // dateArg passes a calendar date as text so no time zone can shift it.

@@ -95,3 +95,11 @@ func (s *Store) MarkReferralStarted(ctx context.Context, keyID string) error {
 	_, err := s.Pool.Exec(ctx, `UPDATE referral_keys SET started_at = COALESCE(started_at, now()) WHERE key_id = $1`, keyID)
 	return wrap("mark referral started", err)
 }
+
+// ReferralKeyReserved reports whether keyID was reserved before: the
+// referral is a retry and gets the first answer.
+func (s *Store) ReferralKeyReserved(ctx context.Context, keyID string) (bool, error) {
+	var reserved bool
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM referral_keys WHERE key_id = $1)`, keyID).Scan(&reserved)
+	return reserved, wrap("referral key reserved", err)
+}
