@@ -124,6 +124,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		ReofferCount:         count("HOMEWARD_REOFFER_COUNT", def.ReofferCount),
 		FollowUpDelay:        dur("HOMEWARD_FOLLOW_UP_DELAY", def.FollowUpDelay),
 		FollowUpGrace:        dur("HOMEWARD_FOLLOW_UP_GRACE", def.FollowUpGrace),
+		ActionGrace:          dur("HOMEWARD_ACTION_GRACE", def.ActionGrace),
 	}
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("policy: %w", err))

@@ -19,6 +19,9 @@ type Policy struct {
 	ReofferCount         int           `json:"reoffer_count"`
 	FollowUpDelay        time.Duration `json:"follow_up_delay"`
 	FollowUpGrace        time.Duration `json:"follow_up_grace"`
+	// ActionGrace is how long an action of the plan may stay open past its
+	// due date before managers are told.
+	ActionGrace time.Duration `json:"action_grace,omitempty"`
 }
 
 // DefaultPolicy is the statutory 72 hours and the one-week follow-up, with
@@ -34,6 +37,7 @@ func DefaultPolicy() Policy {
 		ReofferCount:         2,
 		FollowUpDelay:        7 * 24 * time.Hour,
 		FollowUpGrace:        48 * time.Hour,
+		ActionGrace:          48 * time.Hour,
 	}
 }
 
@@ -55,6 +59,9 @@ func (p Policy) Validate() error {
 	}
 	if p.FollowUpGrace < 0 {
 		errs = append(errs, fmt.Errorf("follow-up grace must not be negative, got %s", p.FollowUpGrace))
+	}
+	if p.ActionGrace < 0 {
+		errs = append(errs, fmt.Errorf("action grace must not be negative, got %s", p.ActionGrace))
 	}
 	if p.MaxContactAttempts < 1 {
 		errs = append(errs, fmt.Errorf("maximum contact attempts must be at least 1, got %d", p.MaxContactAttempts))

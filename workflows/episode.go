@@ -71,6 +71,8 @@ type Continued struct {
 	Answers []store.OutcomeAnswer `json:"answers,omitempty"`
 	// Reminders were being emailed when the run ended.
 	Reminders []activities.SendReminderInput `json:"reminders,omitempty"`
+	// ActionReminders were being emailed to actions' owners.
+	ActionReminders []activities.SendActionReminderInput `json:"action_reminders,omitempty"`
 }
 
 // OutcomeInput is one outcome sent as an update. Its update id is the
@@ -114,6 +116,7 @@ type episodeWorkflow struct {
 	// pending answers are not in the case records yet; recent ones are.
 	pending, recent []store.OutcomeAnswer
 	reminders       []activities.SendReminderInput // being emailed
+	actionReminders []activities.SendActionReminderInput
 }
 
 // Episode is the workflow of one missing episode, from referral to exit.
@@ -159,6 +162,9 @@ func (w *episodeWorkflow) resume(ctx workflow.Context, c *Continued) {
 	}
 	for _, r := range c.Reminders {
 		w.sendReminderInput(ctx, r)
+	}
+	for _, r := range c.ActionReminders {
+		w.sendActionReminderInput(ctx, r)
 	}
 }
 
@@ -285,13 +291,18 @@ func (w *episodeWorkflow) run(ctx workflow.Context) (EpisodeResult, error) {
 	return EpisodeResult{Status: s.Status}, nil
 }
 
-// raiseDue raises the escalations and the reminder due at now.
+// raiseDue raises the escalations and the reminders due at now. Actions'
+// reminders and escalations exist only once an action plan is recorded,
+// which no run before them has, so they need no version of their own.
 func (w *episodeWorkflow) raiseDue(ctx workflow.Context, now time.Time) {
 	for _, e := range w.state.Due(now) {
 		w.sendEscalation(ctx, e)
 	}
 	if nc := w.state.DueReminder(now); nc != nil {
 		w.sendReminder(ctx, *nc)
+	}
+	for _, act := range w.state.DueActionReminders(now) {
+		w.sendActionReminder(ctx, act)
 	}
 }
 
@@ -327,7 +338,8 @@ func (w *episodeWorkflow) readyToContinue(ctx workflow.Context) bool {
 // continueAsNew hands the episode to a new run, with what the records may
 // not hold yet and the emails still being sent, which it sends again.
 func (w *episodeWorkflow) continueAsNew(ctx workflow.Context) (EpisodeResult, error) {
-	c := &Continued{State: *w.state, Saved: w.saved, Pending: w.pending, Answers: w.recent, Reminders: w.reminders}
+	c := &Continued{State: *w.state, Saved: w.saved, Pending: w.pending, Answers: w.recent, Reminders: w.reminders,
+		ActionReminders: w.actionReminders}
 	if w.saved == 0 {
 		c.Referral = &w.referral
 	}
