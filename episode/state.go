@@ -40,11 +40,11 @@ type State struct {
 	// records; CarersAccountCount counts them all.
 	CarersAccounts     []CarersAccountEntry `json:"carers_accounts,omitempty"`
 	CarersAccountCount int                  `json:"carers_account_count,omitempty"`
-	EndedAt         *time.Time       `json:"ended_at,omitempty"`
-	Escalations     []Escalation     `json:"escalations"`
-	Timeline        []TimelineEntry  `json:"timeline"`
-	TimelineCount   int              `json:"timeline_count"`
-	Policy          Policy           `json:"policy"`
+	EndedAt            *time.Time           `json:"ended_at,omitempty"`
+	Escalations        []Escalation         `json:"escalations"`
+	Timeline           []TimelineEntry      `json:"timeline"`
+	TimelineCount      int                  `json:"timeline_count"`
+	Policy             Policy               `json:"policy"`
 	// Version grows with every change, so a projection never goes backwards.
 	Version int `json:"version"`
 

@@ -391,13 +391,13 @@ var EscalationKinds = []EscalationKind{EscalationDeadlineWarning, EscalationDead
 type Escalation struct {
 	Kind EscalationKind `json:"kind"`
 	// Action is the number of the overdue action (action_overdue only).
-	Action      int            `json:"action,omitempty"`
-	Reason      string         `json:"reason"`
-	DueAt       time.Time      `json:"due_at"` // the deadline or instant that is late
-	TriggeredAt time.Time      `json:"triggered_at"`
-	SentAt      *time.Time     `json:"sent_at,omitempty"`
-	Recipients  int            `json:"recipients"`
-	Failed      bool           `json:"failed,omitempty"`
+	Action      int        `json:"action,omitempty"`
+	Reason      string     `json:"reason"`
+	DueAt       time.Time  `json:"due_at"` // the deadline or instant that is late
+	TriggeredAt time.Time  `json:"triggered_at"`
+	SentAt      *time.Time `json:"sent_at,omitempty"`
+	Recipients  int        `json:"recipients"`
+	Failed      bool       `json:"failed,omitempty"`
 }
 
 // TimelineEntry is one line of the episode's history, free of personal data.
