@@ -20,8 +20,10 @@ type Summary struct {
 	NextContact         *NextContact     `json:"next_contact,omitempty"`
 	Interview           *InterviewStatus `json:"interview,omitempty"`
 	FollowUp            *FollowUpStatus  `json:"follow_up,omitempty"`
-	EndedAt             *time.Time       `json:"ended_at,omitempty"`
-	Escalations         []EscalationKind `json:"escalations"`
+	// OpenActions counts the plan's actions not yet done or carried forward.
+	OpenActions int              `json:"open_actions,omitempty"`
+	EndedAt     *time.Time       `json:"ended_at,omitempty"`
+	Escalations []EscalationKind `json:"escalations"`
 }
 
 // InterviewStatus is where the interview stands.
@@ -61,6 +63,7 @@ func (s *State) Summary() Summary {
 	for _, e := range s.Escalations {
 		out.Escalations = append(out.Escalations, e.Kind)
 	}
+	out.OpenActions = s.openActions()
 	return out
 }
 
