@@ -23,14 +23,28 @@ import (
 // what the workflow asked for, at the test environment's time. The real
 // activities are tested against PostgreSQL and SMTP elsewhere.
 type recorder struct {
-	env         *testsuite.TestWorkflowEnvironment
-	mu          sync.Mutex
-	escalations []sentEscalation
-	reminders   []activities.SendReminderInput
-	saves       []activities.SaveEpisodeInput
+	env             *testsuite.TestWorkflowEnvironment
+	mu              sync.Mutex
+	escalations     []sentEscalation
+	reminders       []activities.SendReminderInput
+	actionReminders []sentActionReminder
+	saves           []activities.SaveEpisodeInput
+}
+
+type sentActionReminder struct {
+	activities.SendActionReminderInput
+	At time.Time
+}
+
+func (r *recorder) SendActionReminder(_ context.Context, in activities.SendActionReminderInput) (activities.SendReminderResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.actionReminders = append(r.actionReminders, sentActionReminder{in, r.env.Now().UTC()})
+	return activities.SendReminderResult{SentAt: r.env.Now().UTC(), Recipients: 1}, nil
 }
 
 type sentEscalation struct {
+	Action int
 	Kind   episode.EscalationKind
 	At     time.Time
 	Reason string
@@ -48,7 +62,7 @@ func (r *recorder) SendEscalation(_ context.Context, in activities.SendEscalatio
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.env.Now().UTC()
-	r.escalations = append(r.escalations, sentEscalation{Kind: in.Escalation.Kind, At: now, Reason: in.Escalation.Reason, DueAt: in.Escalation.DueAt})
+	r.escalations = append(r.escalations, sentEscalation{Action: in.Escalation.Action, Kind: in.Escalation.Kind, At: now, Reason: in.Escalation.Reason, DueAt: in.Escalation.DueAt})
 	return activities.SendEscalationResult{SentAt: now, Recipients: 2}, nil
 }
 
@@ -157,6 +171,7 @@ func newHarness(t *testing.T, start time.Time) *harness {
 	env.RegisterActivityWithOptions(rec.SaveEpisode, activity.RegisterOptions{Name: "SaveEpisode"})
 	env.RegisterActivityWithOptions(rec.SendEscalation, activity.RegisterOptions{Name: "SendEscalation"})
 	env.RegisterActivityWithOptions(rec.SendReminder, activity.RegisterOptions{Name: "SendReminder"})
+	env.RegisterActivityWithOptions(rec.SendActionReminder, activity.RegisterOptions{Name: "SendActionReminder"})
 	return &harness{t: t, env: env, rec: rec, start: start,
 		results: map[string]store.OutcomeAnswer{}, refusals: map[string]error{}}
 }
