@@ -16,9 +16,10 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Three from when outcomes were signals, three since they are updates.
-	if len(files) < 6 {
-		t.Fatalf("found %d recorded histories in testdata/histories, want at least 6", len(files))
+	// Three from when outcomes were signals, four since they are updates
+	// (one with an action plan and carers' account).
+	if len(files) < 7 {
+		t.Fatalf("found %d recorded histories in testdata/histories, want at least 7", len(files))
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
