@@ -20,7 +20,8 @@ type Policy struct {
 	FollowUpDelay        time.Duration `json:"follow_up_delay"`
 	FollowUpGrace        time.Duration `json:"follow_up_grace"`
 	// ActionGrace is how long an action of the plan may stay open past its
-	// due date before managers are told.
+	// due date before managers are told. Zero (episodes opened before it
+	// existed) means the default.
 	ActionGrace time.Duration `json:"action_grace,omitempty"`
 }
 
