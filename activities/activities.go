@@ -86,7 +86,7 @@ func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput)
 		a.logger().Warn("No active manager to escalate to", "episode", in.EpisodeID, "kind", e.Kind)
 	}
 	msg := escalationEmail(in.Reference, a.episodeLink(in.EpisodeID), e, a.location())
-	key := fmt.Sprintf("escalation:%s:%s", in.EpisodeID, e.Kind)
+	key := escalationKey(in.EpisodeID, e)
 	sent, err := a.deliver(ctx, key, msg, usersTo(managers))
 	if err != nil {
 		return SendEscalationResult{}, err
@@ -101,32 +101,28 @@ func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput)
 		return SendEscalationResult{}, err
 	}
 	at := a.now()
-	if err := a.Store.MarkEscalationSent(ctx, in.EpisodeID, e.Kind, at, sent); err != nil {
+	if err := a.Store.MarkEscalationSent(ctx, in.EpisodeID, e.Kind, e.Action, at, sent); err != nil {
 		return SendEscalationResult{}, fmt.Errorf("marking escalation %s of episode %s sent: %w", e.Kind, in.EpisodeID, err)
 	}
 	a.logger().Info("Escalation sent", "episode", in.EpisodeID, "reference", in.Reference, "kind", e.Kind, "recipients", sent)
 	return SendEscalationResult{SentAt: at, Recipients: sent}, nil
 }
 
+// escalationKey is what makes an escalation's email go to each manager
+// once: the episode and the kind, and for an overdue action its number.
+func escalationKey(episodeID string, e episode.Escalation) string {
+	if e.Action > 0 {
+		return fmt.Sprintf("escalation:%s:%s:%d", episodeID, e.Kind, e.Action)
+	}
+	return fmt.Sprintf("escalation:%s:%s", episodeID, e.Kind)
+}
+
 // SendReminder reminds the assigned interviewer that a contact attempt is
 // overdue; with nobody assigned, the coordinators are reminded instead.
 func (a *Activities) SendReminder(ctx context.Context, in SendReminderInput) (SendReminderResult, error) {
-	var recipients []store.User
-	if in.InterviewerID != "" {
-		u, err := a.Store.UserByID(ctx, in.InterviewerID)
-		switch {
-		case err == nil && u.Active:
-			recipients = []store.User{u}
-		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return SendReminderResult{}, fmt.Errorf("looking up the interviewer: %w", err)
-		}
-	}
-	if len(recipients) == 0 {
-		coordinators, err := a.Store.ActiveUsersFor(ctx, store.RoleCoordinator, in.CommissionerID)
-		if err != nil {
-			return SendReminderResult{}, fmt.Errorf("listing coordinators: %w", err)
-		}
-		recipients = coordinators
+	recipients, err := a.interviewerOrCoordinators(ctx, in.InterviewerID, in.CommissionerID)
+	if err != nil {
+		return SendReminderResult{}, err
 	}
 	msg := reminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Attempt, in.Contact, a.location())
 	key := fmt.Sprintf("reminder:%s:%d:%s", in.EpisodeID, in.Attempt, in.Contact.Purpose)
@@ -135,6 +131,47 @@ func (a *Activities) SendReminder(ctx context.Context, in SendReminderInput) (Se
 		return SendReminderResult{}, err
 	}
 	return SendReminderResult{SentAt: a.now(), Recipients: sent}, nil
+}
+
+// SendActionReminder reminds the owner of an action that it is due: the
+// address the plan gives, else the assigned interviewer, else the
+// coordinators. Each is reminded once per action.
+func (a *Activities) SendActionReminder(ctx context.Context, in SendActionReminderInput) (SendReminderResult, error) {
+	recipients := []recipient{{Email: in.OwnerEmail, who: "the action's owner"}}
+	if in.OwnerEmail == "" {
+		users, err := a.interviewerOrCoordinators(ctx, in.InterviewerID, in.CommissionerID)
+		if err != nil {
+			return SendReminderResult{}, err
+		}
+		recipients = usersTo(users)
+	}
+	msg := actionReminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Action, in.DueAt, a.location())
+	// Under "reminder:<episode>:", so the episode's purge deletes it too.
+	key := fmt.Sprintf("reminder:%s:action:%d", in.EpisodeID, in.Action)
+	sent, err := a.deliver(ctx, key, msg, recipients)
+	if err != nil {
+		return SendReminderResult{}, err
+	}
+	return SendReminderResult{SentAt: a.now(), Recipients: sent}, nil
+}
+
+// interviewerOrCoordinators is the assigned interviewer when active, else
+// the coordinators who may see the episode.
+func (a *Activities) interviewerOrCoordinators(ctx context.Context, interviewerID, commissionerID string) ([]store.User, error) {
+	if interviewerID != "" {
+		u, err := a.Store.UserByID(ctx, interviewerID)
+		switch {
+		case err == nil && u.Active:
+			return []store.User{u}, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("looking up the interviewer: %w", err)
+		}
+	}
+	coordinators, err := a.Store.ActiveUsersFor(ctx, store.RoleCoordinator, commissionerID)
+	if err != nil {
+		return nil, fmt.Errorf("listing coordinators: %w", err)
+	}
+	return coordinators, nil
 }
 
 // recipient is one address an email goes to; who names it in logs (a user
@@ -253,4 +290,5 @@ var escalationTitles = map[episode.EscalationKind]string{
 	episode.EscalationSafeguardingConcern: "Safeguarding concern disclosed",
 	episode.EscalationFollowUpOverdue:     "Follow-up overdue",
 	episode.EscalationRepeatMissing:       "Repeatedly missing: strategy meeting",
+	episode.EscalationActionOverdue:       "Action of the plan overdue",
 }

@@ -68,6 +68,7 @@ var escalationActions = map[episode.EscalationKind]string{
 	episode.EscalationSafeguardingConcern: "A safeguarding concern was recorded at the return interview. Review it now and make sure it is shared.",
 	episode.EscalationFollowUpOverdue:     "The one-week follow-up has not been recorded. Check with the interviewer.",
 	episode.EscalationRepeatMissing:       "The child has gone missing again and again. The local protocol calls for a strategy meeting: arrange it with the child's social worker and the police.",
+	episode.EscalationActionOverdue:       "An action of the plan agreed after the interview is still open past its due date. Check with its owner and the interviewer.",
 }
 
 var reasons = map[string]string{
@@ -85,6 +86,8 @@ func escalationEmail(reference, link string, e episode.Escalation, loc *time.Loc
 		deadlineLabel = "Follow-up was due"
 	case episode.EscalationRepeatMissing:
 		deadlineLabel = "Latest episode opened"
+	case episode.EscalationActionOverdue:
+		deadlineLabel = fmt.Sprintf("Action %d was due", e.Action)
 	}
 	reason := e.Reason
 	if r, ok := reasons[reason]; ok {
@@ -125,4 +128,20 @@ func reminderEmail(reference, link string, attempt int, nc episode.NextContact, 
 		Link:   link,
 	}
 	return render(v, map[string]string{"X-Homeward-Reminder": fmt.Sprint(attempt), "X-Homeward-Reference": reference})
+}
+
+// actionReminderEmail may go to an address outside Homeward (an agency):
+// it names the reference and the action's number, never what the action is.
+func actionReminderEmail(reference, link string, action int, dueAt time.Time, loc *time.Location) mail.Message {
+	v := emailView{
+		Title:     "Action due",
+		Reference: reference,
+		Lines: [][2]string{
+			{"Action", fmt.Sprint(action)},
+			{"Due", FormatInstant(dueAt, loc)},
+		},
+		Action: "An action you own in the plan agreed after this episode's return interview is due. Do it, or tell the interviewer when it will be done.",
+		Link:   link,
+	}
+	return render(v, map[string]string{"X-Homeward-Action": fmt.Sprint(action), "X-Homeward-Reference": reference})
 }

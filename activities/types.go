@@ -110,3 +110,18 @@ type NoteEpisodeInput struct {
 type NoteEpisodeResult struct {
 	ChildID string `json:"child_id"`
 }
+
+// SendActionReminderInput asks the owner of an action of the plan (by the
+// address the plan gives, or else the assigned interviewer) to do it: it
+// is due. The email carries the reference and the action's number only.
+type SendActionReminderInput struct {
+	EpisodeID     string    `json:"episode_id"`
+	Reference     string    `json:"reference"`
+	Action        int       `json:"action"`
+	DueAt         time.Time `json:"due_at"`
+	OwnerEmail    string    `json:"owner_email,omitempty"`
+	InterviewerID string    `json:"interviewer_id,omitempty"`
+	// CommissionerID is the episode's: with neither an owner's address nor
+	// an interviewer, its coordinators and the provider's are reminded.
+	CommissionerID string `json:"commissioner_id,omitempty"`
+}

@@ -134,6 +134,8 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	v1.POST("/episodes/:id/interview", allow(iv), h.interview)
 	v1.POST("/episodes/:id/agreement", allow(iv), h.agreement)
 	v1.POST("/episodes/:id/follow-up", allow(iv), h.followUp)
+	v1.POST("/episodes/:id/action-plan", allow(iv), h.actionPlan)
+	v1.POST("/episodes/:id/carers-account", allow(iv), h.carersAccount)
 	v1.POST("/episodes/:id/closure", allow(coord, mgr, admin), h.closure)
 	v1.GET("/escalations", allow(mgr, admin), h.listEscalations)
 	v1.GET("/audit", allow(mgr, admin), h.listAudit)

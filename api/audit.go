@@ -45,6 +45,8 @@ var auditActions = map[string]string{
 	"POST /v1/episodes/:id/interview":        "episode.interview",
 	"POST /v1/episodes/:id/agreement":        "episode.agreement",
 	"POST /v1/episodes/:id/follow-up":        "episode.follow_up",
+	"POST /v1/episodes/:id/action-plan":      "episode.action_plan",
+	"POST /v1/episodes/:id/carers-account":   "episode.carers_account",
 	"POST /v1/episodes/:id/closure":          "episode.closure",
 	"GET /v1/escalations":                    "escalation.list",
 	"GET /v1/audit":                          "audit.list",

@@ -230,6 +230,24 @@ func FuzzFollowUpBody(f *testing.F) {
 	}, "actions_taken")
 }
 
+func FuzzActionPlanBody(f *testing.F) {
+	fuzzOutcome(f, "action-plan", false, []any{
+		map[string]any{"actions": []any{map[string]any{"what": "meeting", "owner": "school", "owner_email": "a@school.example", "due_at": nowRFC()}}},
+		map[string]any{"actions": []any{nil, map[string]any{}, map[string]any{"due_at": "9999-12-31T23:59:59Z", "owner_email": "x"}}},
+		map[string]any{"actions": "x"},
+		map[string]any{"actions": []any{map[string]any{"what": strings.Repeat("w", 501), "owner": 1}}},
+	}, "actions")
+}
+
+func FuzzCarersAccountBody(f *testing.F) {
+	fuzzOutcome(f, "carers-account", false, []any{
+		map[string]any{"given_by": "carer", "given_at": nowRFC(), "where_child_was": "town"},
+		map[string]any{"given_by": "", "given_at": "0001-01-01T00:00:00Z"},
+		map[string]any{"given_by": "c", "given_at": nowRFC(), "notes": strings.Repeat("n", 4001)},
+		map[string]any{"given_by": []any{}, "given_at": 5},
+	}, "given_by")
+}
+
 func FuzzClosureBody(f *testing.F) {
 	fuzzOutcome(f, "closure", true, []any{
 		map[string]any{"reason": "opened_in_error", "details": "x"},

@@ -156,6 +156,8 @@ func TestEdges(t *testing.T) {
 			{"/v1/episodes/" + ep.ID + "/interview", "interviewer", `{"venue": []}`, "venue"},
 			{"/v1/episodes/" + ep.ID + "/agreement", "interviewer", `{"confidentiality_explained": "yes"}`, "confidentiality_explained"},
 			{"/v1/episodes/" + ep.ID + "/follow-up", "interviewer", `{"actions_taken": "x"}`, "actions_taken"},
+			{"/v1/episodes/" + ep.ID + "/action-plan", "interviewer", `{"actions": "x"}`, "actions"},
+			{"/v1/episodes/" + ep.ID + "/carers-account", "interviewer", `{"given_by": 5}`, "given_by"},
 			{"/v1/episodes/" + ep.ID + "/closure", "coordinator", `{"reason": {}}`, "reason"},
 		}
 		for _, r := range routes {

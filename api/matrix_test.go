@@ -155,6 +155,8 @@ func TestAccessMatrix(t *testing.T) {
 		"interview":        {store.RoleInterviewer},
 		"agreement":        {store.RoleInterviewer},
 		"follow-up":        {store.RoleInterviewer},
+		"action-plan":      {store.RoleInterviewer},
+		"carers-account":   {store.RoleInterviewer},
 		"closure":          {store.RoleCoordinator, store.RoleManager, store.RoleAdmin},
 	}
 	t.Run("POST outcomes", func(t *testing.T) {

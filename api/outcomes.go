@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -49,9 +50,37 @@ type agreementRequest struct {
 }
 
 type followUpRequest struct {
-	CompletedAt  Instant  `json:"completed_at"`
-	ActionsTaken []string `json:"actions_taken"`
-	Outcome      string   `json:"outcome"`
+	CompletedAt   Instant               `json:"completed_at"`
+	ActionsTaken  []string              `json:"actions_taken"`
+	Outcome       string                `json:"outcome"`
+	ActionReviews []actionReviewRequest `json:"action_reviews"`
+}
+
+type actionReviewRequest struct {
+	Action           int     `json:"action"`
+	Outcome          string  `json:"outcome"`
+	Reason           string  `json:"reason"`
+	CarriedForwardTo Instant `json:"carried_forward_to"`
+}
+
+type actionPlanRequest struct {
+	Actions []actionRequest `json:"actions"`
+}
+
+type actionRequest struct {
+	What       string  `json:"what"`
+	Owner      string  `json:"owner"`
+	OwnerEmail string  `json:"owner_email"`
+	DueAt      Instant `json:"due_at"`
+}
+
+type carersAccountRequest struct {
+	GivenBy       string  `json:"given_by"`
+	Relationship  string  `json:"relationship"`
+	GivenAt       Instant `json:"given_at"`
+	WhereChildWas string  `json:"where_child_was"`
+	WhoWith       string  `json:"who_with"`
+	Notes         string  `json:"notes"`
 }
 
 type closureRequest struct {
@@ -180,7 +209,56 @@ func (h *handlers) followUp(c *gin.Context) {
 		if actions == nil {
 			actions = []string{}
 		}
-		ev.FollowUp = &episode.FollowUpRecord{CompletedAt: req.CompletedAt.Time, ActionsTaken: actions, Outcome: req.Outcome}
+		ev.FollowUp = &episode.FollowUpRecord{CompletedAt: req.CompletedAt.Time, ActionsTaken: actions, Outcome: req.Outcome,
+			ActionReviews: actionReviews(&p, req.ActionReviews)}
+		return p, nil
+	})
+}
+
+func actionReviews(p *problems, in []actionReviewRequest) []episode.ActionReview {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]episode.ActionReview, 0, len(in))
+	for i, r := range in {
+		p.instant(fmt.Sprintf("action_reviews[%d].carried_forward_to", i), r.CarriedForwardTo, false)
+		out = append(out, episode.ActionReview{Action: r.Action, Outcome: episode.ActionStatus(r.Outcome),
+			Reason: r.Reason, CarriedForwardTo: r.CarriedForwardTo.ptr()})
+	}
+	return out
+}
+
+// actionPlan records the plan agreed after a held interview.
+func (h *handlers) actionPlan(c *gin.Context) {
+	h.outcome(c, episode.EventActionPlan, func(ctx context.Context, ev *episode.Event) (problems, error) {
+		var req actionPlanRequest
+		if !decode(c, &req) {
+			return nil, errAnswered
+		}
+		var p problems
+		plan := &episode.ActionPlanInput{Actions: make([]episode.ActionInput, 0, len(req.Actions))}
+		for i, a := range req.Actions {
+			p.instant(fmt.Sprintf("actions[%d].due_at", i), a.DueAt, false)
+			plan.Actions = append(plan.Actions, episode.ActionInput{What: a.What, Owner: a.Owner,
+				OwnerEmail: strings.TrimSpace(a.OwnerEmail), DueAt: a.DueAt.Time})
+		}
+		ev.ActionPlan = plan
+		return p, nil
+	})
+}
+
+// carersAccount records what parents or carers said while the child has
+// not been interviewed.
+func (h *handlers) carersAccount(c *gin.Context) {
+	h.outcome(c, episode.EventCarersAccount, func(ctx context.Context, ev *episode.Event) (problems, error) {
+		var req carersAccountRequest
+		if !decode(c, &req) {
+			return nil, errAnswered
+		}
+		var p problems
+		p.instant("given_at", req.GivenAt, false)
+		ev.Carers = &episode.CarersAccount{GivenBy: req.GivenBy, Relationship: req.Relationship, GivenAt: req.GivenAt.Time,
+			WhereChildWas: req.WhereChildWas, WhoWith: req.WhoWith, Notes: req.Notes}
 		return p, nil
 	})
 }

@@ -127,6 +127,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		FollowUpGrace:        dur("HOMEWARD_FOLLOW_UP_GRACE", def.FollowUpGrace),
 		RepeatEpisodes:       count("HOMEWARD_REPEAT_EPISODES", def.RepeatEpisodes),
 		RepeatWindow:         dur("HOMEWARD_REPEAT_WINDOW", def.RepeatWindow),
+		ActionGrace:          dur("HOMEWARD_ACTION_GRACE", def.ActionGrace),
 	}
 	for _, prob := range c.Policy.Problems() {
 		errs = append(errs, fmt.Errorf("%s: %s", policyVariable(prob.Field), prob.Reason))

@@ -34,6 +34,10 @@ type Policy struct {
 	// managers: mailboxes at the commissioner that are not Homeward users
 	// (a missing-children coordinator's team, say).
 	EscalationAddresses []string `json:"escalation_addresses,omitempty"`
+	// ActionGrace is how long an action of the plan may stay open past its
+	// due date before managers are told. Zero (episodes opened before it
+	// existed) means the default.
+	ActionGrace time.Duration `json:"action_grace,omitempty"`
 }
 
 // Default strategy-meeting trigger.
@@ -83,6 +87,7 @@ func DefaultPolicy() Policy {
 		FollowUpGrace:        48 * time.Hour,
 		RepeatEpisodes:       DefaultRepeatEpisodes,
 		RepeatWindow:         DefaultRepeatWindow,
+		ActionGrace:          48 * time.Hour,
 	}
 }
 
@@ -130,6 +135,7 @@ func (p Policy) Problems() Problems {
 	count("reoffer_count", p.ReofferCount, 0, MaxReoffers)
 	duration("follow_up_delay", p.FollowUpDelay, time.Nanosecond, MaxPolicyDuration)
 	duration("follow_up_grace", p.FollowUpGrace, 0, MaxPolicyDuration)
+	duration("action_grace", p.ActionGrace, 0, MaxPolicyDuration)
 	count("repeat_episodes", p.RepeatEpisodes, 2, MaxRepeatEpisodes)
 	duration("repeat_window", p.RepeatWindow, time.Nanosecond, MaxPolicyDuration)
 	ps = append(ps, addressProblems(p.EscalationAddresses)...)

@@ -35,11 +35,16 @@ type State struct {
 	Agreement       *Agreement       `json:"agreement,omitempty"`
 	FollowUp        *FollowUp        `json:"follow_up,omitempty"`
 	Closure         *Closure         `json:"closure,omitempty"`
-	EndedAt         *time.Time       `json:"ended_at,omitempty"`
-	Escalations     []Escalation     `json:"escalations"`
-	Timeline        []TimelineEntry  `json:"timeline"`
-	TimelineCount   int              `json:"timeline_count"`
-	Policy          Policy           `json:"policy"`
+	ActionPlan      *ActionPlan      `json:"action_plan,omitempty"`
+	// CarersAccounts holds the accounts not yet written to the case
+	// records; CarersAccountCount counts them all.
+	CarersAccounts     []CarersAccountEntry `json:"carers_accounts,omitempty"`
+	CarersAccountCount int                  `json:"carers_account_count,omitempty"`
+	EndedAt            *time.Time           `json:"ended_at,omitempty"`
+	Escalations        []Escalation         `json:"escalations"`
+	Timeline           []TimelineEntry      `json:"timeline"`
+	TimelineCount      int                  `json:"timeline_count"`
+	Policy             Policy               `json:"policy"`
 	// Version grows with every change, so a projection never goes backwards.
 	Version int `json:"version"`
 
@@ -162,6 +167,10 @@ func (s *State) CheckSignalled(ev Event) *Problem {
 		return s.checkAgreement(ev.Agreement)
 	case EventFollowUp:
 		return s.checkFollowUp(ev.FollowUp)
+	case EventActionPlan:
+		return s.checkActionPlan(ev.ActionPlan)
+	case EventCarersAccount:
+		return s.checkCarersAccount(ev.Carers)
 	}
 	return invalid("type", "unknown event type %q", ev.Type)
 }
@@ -265,7 +274,7 @@ func (s *State) checkFollowUp(f *FollowUpRecord) *Problem {
 	if s.Interview != nil && s.Interview.HeldAt != nil && f.CompletedAt.Before(*s.Interview.HeldAt) {
 		return invalid("completed_at", "is before the interview was held (%s)", s.Interview.HeldAt.Format(time.RFC3339))
 	}
-	return nil
+	return s.checkReviews(f.ActionReviews)
 }
 
 // Apply records ev, which Check has accepted, at now.
@@ -298,9 +307,18 @@ func (s *State) Apply(ev Event, now time.Time) {
 		s.FollowUp.ActionsTaken = f.ActionsTaken
 		s.FollowUp.Outcome = f.Outcome
 		s.FollowUp.RecordedBy = ev.Actor
+		if !s.applyReviews(f.ActionReviews, completed) {
+			// Actions not done keep the episode open for another follow-up.
+			s.note(now, "follow_up", fmt.Sprintf("Follow-up recorded; %d actions not done, episode stays open", s.openActions()), ev.Actor)
+			return
+		}
 		s.Status = StatusCompleted
 		s.EndedAt = &now
 		s.note(now, "follow_up", "Follow-up recorded; episode completed", ev.Actor)
+	case EventActionPlan:
+		s.applyActionPlan(*ev.ActionPlan, ev.Actor, now)
+	case EventCarersAccount:
+		s.applyCarersAccount(*ev.Carers, ev.Actor, now)
 	}
 }
 
@@ -439,12 +457,19 @@ func (s *State) Reject(ev Event, p *Problem, now time.Time) {
 
 // HasEscalation reports whether kind was already raised.
 func (s *State) HasEscalation(kind EscalationKind) bool {
-	return s.escalation(kind) != nil
+	for _, e := range s.Escalations {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
-func (s *State) escalation(kind EscalationKind) *Escalation {
+// escalationFor finds the escalation of kind for action (0 for the kinds
+// raised once per episode).
+func (s *State) escalationFor(kind EscalationKind, action int) *Escalation {
 	for i := range s.Escalations {
-		if s.Escalations[i].Kind == kind {
+		if s.Escalations[i].Kind == kind && s.Escalations[i].Action == action {
 			return &s.Escalations[i]
 		}
 	}
@@ -452,16 +477,18 @@ func (s *State) escalation(kind EscalationKind) *Escalation {
 }
 
 // Due returns the escalations that are due at now and not yet raised, and
-// raises them. Each kind is raised at most once per episode.
+// raises them. Each kind is raised at most once per episode (an overdue
+// action once per action).
 func (s *State) Due(now time.Time) []Escalation {
 	now = now.UTC()
 	var due []Escalation
-	raise := func(kind EscalationKind, dueAt time.Time, reason string) {
-		e := Escalation{Kind: kind, Reason: reason, DueAt: dueAt, TriggeredAt: now}
+	raiseFor := func(kind EscalationKind, action int, dueAt time.Time, reason string) {
+		e := Escalation{Kind: kind, Action: action, Reason: reason, DueAt: dueAt, TriggeredAt: now}
 		s.Escalations = append(s.Escalations, e)
-		s.note(now, "escalation", "Escalated to managers: "+strings.ReplaceAll(string(kind), "_", " "), "")
+		s.note(now, "escalation", "Escalated to managers: "+escalationName(kind, action), "")
 		due = append(due, e)
 	}
+	raise := func(kind EscalationKind, dueAt time.Time, reason string) { raiseFor(kind, 0, dueAt, reason) }
 	if !s.Status.Open() {
 		return nil
 	}
@@ -481,7 +508,17 @@ func (s *State) Due(now time.Time) []Escalation {
 	if f := s.FollowUp; f != nil && f.CompletedAt == nil && !now.Before(f.OverdueAt) && !s.HasEscalation(EscalationFollowUpOverdue) {
 		raise(EscalationFollowUpOverdue, f.DueAt, "follow-up not recorded")
 	}
+	s.dueActions(now, raiseFor)
 	return due
+}
+
+// escalationName is the escalation as the timeline says it.
+func escalationName(kind EscalationKind, action int) string {
+	name := strings.ReplaceAll(string(kind), "_", " ")
+	if action > 0 {
+		name += fmt.Sprintf(" (action %d)", action)
+	}
+	return name
 }
 
 // receivedAt is when the referral reached Homeward.
@@ -543,23 +580,25 @@ func (s *State) NextWake(now time.Time) time.Time {
 	if f := s.FollowUp; f != nil && f.CompletedAt == nil && !s.HasEscalation(EscalationFollowUpOverdue) {
 		consider(f.OverdueAt)
 	}
+	s.actionWakes(consider)
 	return next
 }
 
-// MarkEscalationSent records the outcome of sending an escalation.
-func (s *State) MarkEscalationSent(kind EscalationKind, sentAt time.Time, recipients int, now time.Time) {
-	if e := s.escalation(kind); e != nil {
+// MarkEscalationSent records the outcome of sending an escalation (of
+// action, for an overdue action; 0 otherwise).
+func (s *State) MarkEscalationSent(kind EscalationKind, action int, sentAt time.Time, recipients int, now time.Time) {
+	if e := s.escalationFor(kind, action); e != nil {
 		at := sentAt.UTC()
 		e.SentAt, e.Recipients = &at, recipients
-		s.note(now, "escalation_sent", fmt.Sprintf("Escalation %s emailed to %d managers", strings.ReplaceAll(string(kind), "_", " "), recipients), "")
+		s.note(now, "escalation_sent", fmt.Sprintf("Escalation %s emailed to %d managers", escalationName(kind, action), recipients), "")
 	}
 }
 
 // MarkEscalationFailed records that an escalation email could not be sent.
-func (s *State) MarkEscalationFailed(kind EscalationKind, now time.Time) {
-	if e := s.escalation(kind); e != nil {
+func (s *State) MarkEscalationFailed(kind EscalationKind, action int, now time.Time) {
+	if e := s.escalationFor(kind, action); e != nil {
 		e.Failed = true
-		s.note(now, "escalation_failed", "Escalation "+strings.ReplaceAll(string(kind), "_", " ")+" could not be emailed", "")
+		s.note(now, "escalation_failed", "Escalation "+escalationName(kind, action)+" could not be emailed", "")
 	}
 }
 

@@ -20,8 +20,10 @@ type Summary struct {
 	NextContact         *NextContact     `json:"next_contact,omitempty"`
 	Interview           *InterviewStatus `json:"interview,omitempty"`
 	FollowUp            *FollowUpStatus  `json:"follow_up,omitempty"`
-	EndedAt             *time.Time       `json:"ended_at,omitempty"`
-	Escalations         []EscalationKind `json:"escalations"`
+	// OpenActions counts the plan's actions not yet done or carried forward.
+	OpenActions int              `json:"open_actions,omitempty"`
+	EndedAt     *time.Time       `json:"ended_at,omitempty"`
+	Escalations []EscalationKind `json:"escalations"`
 }
 
 // InterviewStatus is where the interview stands.
@@ -61,6 +63,7 @@ func (s *State) Summary() Summary {
 	for _, e := range s.Escalations {
 		out.Escalations = append(out.Escalations, e.Kind)
 	}
+	out.OpenActions = s.openActions()
 	return out
 }
 
@@ -70,11 +73,12 @@ type SavedMark struct {
 	Attempts  int `json:"attempts"`
 	Interview int `json:"interview"`
 	Timeline  int `json:"timeline"`
+	Carers    int `json:"carers,omitempty"`
 }
 
 // Mark is the mark of everything in the state now.
 func (s *State) Mark() SavedMark {
-	m := SavedMark{Attempts: s.AttemptCount, Timeline: s.TimelineCount}
+	m := SavedMark{Attempts: s.AttemptCount, Timeline: s.TimelineCount, Carers: s.CarersAccountCount}
 	if s.Interview != nil {
 		m.Interview = s.Interview.Entries
 	}
@@ -86,6 +90,9 @@ func (s *State) Mark() SavedMark {
 func (s *State) ForgetSaved(m SavedMark) {
 	s.ContactAttempts = dropSaved(s.ContactAttempts, m.Attempts, func(a ContactAttempt) int { return a.Seq })
 	s.Timeline = dropSaved(s.Timeline, m.Timeline, func(t TimelineEntry) int { return t.Seq })
+	if len(s.CarersAccounts) > 0 {
+		s.CarersAccounts = dropSaved(s.CarersAccounts, m.Carers, func(e CarersAccountEntry) int { return e.Seq })
+	}
 	if iv := s.Interview; iv != nil {
 		iv.History = dropSaved(iv.History, m.Interview, func(e InterviewEntry) int { return e.Seq })
 	}

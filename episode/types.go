@@ -173,6 +173,8 @@ const (
 	EventAgreement      EventType = "agreement"
 	EventFollowUp       EventType = "follow_up"
 	EventClosure        EventType = "closure"
+	EventActionPlan     EventType = "action_plan"
+	EventCarersAccount  EventType = "carers_account"
 )
 
 // Event is one outcome sent to the episode. Exactly one payload is set.
@@ -191,6 +193,8 @@ type Event struct {
 	Agreement  *Agreement       `json:"agreement,omitempty"`
 	FollowUp   *FollowUpRecord  `json:"follow_up,omitempty"`
 	Closure    *ClosureRequest  `json:"closure,omitempty"`
+	ActionPlan *ActionPlanInput `json:"action_plan,omitempty"`
+	Carers     *CarersAccount   `json:"carers_account,omitempty"`
 }
 
 type Assignment struct {
@@ -329,11 +333,13 @@ type Agreement struct {
 	RecordedAt               time.Time `json:"recorded_at"`
 }
 
-// FollowUpRecord is what the interviewer found when following up.
+// FollowUpRecord is what the interviewer found when following up. With an
+// action plan it reviews every action not yet settled.
 type FollowUpRecord struct {
-	CompletedAt  time.Time `json:"completed_at"`
-	ActionsTaken []string  `json:"actions_taken"`
-	Outcome      string    `json:"outcome"`
+	CompletedAt   time.Time      `json:"completed_at"`
+	ActionsTaken  []string       `json:"actions_taken"`
+	Outcome       string         `json:"outcome"`
+	ActionReviews []ActionReview `json:"action_reviews,omitempty"`
 }
 
 // FollowUp is the one-week check after the interview.
@@ -382,19 +388,23 @@ const (
 	// EscalationRepeatMissing is raised by the child's record, not by one
 	// episode: the child went missing again and again (see RepeatRule).
 	EscalationRepeatMissing EscalationKind = "repeat_missing"
+	EscalationActionOverdue EscalationKind = "action_overdue"
 )
 
-var EscalationKinds = []EscalationKind{EscalationDeadlineWarning, EscalationDeadlineBreached, EscalationUnableToContact, EscalationSafeguardingConcern, EscalationFollowUpOverdue, EscalationRepeatMissing}
+var EscalationKinds = []EscalationKind{EscalationDeadlineWarning, EscalationDeadlineBreached, EscalationUnableToContact, EscalationSafeguardingConcern, EscalationFollowUpOverdue, EscalationRepeatMissing, EscalationActionOverdue}
 
-// Escalation is one escalation of the episode; each kind happens at most once.
+// Escalation is one escalation of the episode. Each kind happens at most
+// once, except action_overdue, which happens at most once per action.
 type Escalation struct {
-	Kind        EscalationKind `json:"kind"`
-	Reason      string         `json:"reason"`
-	DueAt       time.Time      `json:"due_at"` // the deadline or instant that is late
-	TriggeredAt time.Time      `json:"triggered_at"`
-	SentAt      *time.Time     `json:"sent_at,omitempty"`
-	Recipients  int            `json:"recipients"`
-	Failed      bool           `json:"failed,omitempty"`
+	Kind EscalationKind `json:"kind"`
+	// Action is the number of the overdue action (action_overdue only).
+	Action      int        `json:"action,omitempty"`
+	Reason      string     `json:"reason"`
+	DueAt       time.Time  `json:"due_at"` // the deadline or instant that is late
+	TriggeredAt time.Time  `json:"triggered_at"`
+	SentAt      *time.Time `json:"sent_at,omitempty"`
+	Recipients  int        `json:"recipients"`
+	Failed      bool       `json:"failed,omitempty"`
 }
 
 // TimelineEntry is one line of the episode's history, free of personal data.

@@ -116,6 +116,10 @@ func (ev Event) Validate() Problems {
 		validateFollowUp(&ps, ev.FollowUp, ev.RecordedAt)
 	case EventClosure:
 		validateClosure(&ps, ev.Closure)
+	case EventActionPlan:
+		validateActionPlan(&ps, ev.ActionPlan)
+	case EventCarersAccount:
+		validateCarersAccount(&ps, ev.Carers, ev.RecordedAt)
 	default:
 		ps.add("type", "unknown event type %q", ev.Type)
 	}
@@ -223,6 +227,7 @@ func validateFollowUp(ps *Problems, f *FollowUpRecord, received time.Time) {
 	ps.required("outcome", f.Outcome)
 	ps.text("outcome", f.Outcome, MaxText)
 	ps.list("actions_taken", f.ActionsTaken, MaxItemText)
+	validateReviews(ps, f.ActionReviews)
 }
 
 func validateClosure(ps *Problems, c *ClosureRequest) {

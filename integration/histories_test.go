@@ -45,6 +45,7 @@ func TestRecordHistories(t *testing.T) {
 		{"whole-episode", nil, wholeEpisode},
 		{"breach-then-closure", nil, breachThenClosure},
 		{"reminder-decline-reoffer-safeguarding-overdue", fastPolicy(), fastEpisode},
+		{"carers-account-action-plan-overdue-follow-ups", actionPolicy(), actionPlanEpisode},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -147,6 +148,51 @@ func fastEpisode(t *testing.T, tm *team) string {
 		return false
 	})
 	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "support in place"})
+	tm.waitFor(t, id, "completes", hasStatus(episode.StatusCompleted))
+	return id
+}
+
+func actionPolicy() *episode.Policy {
+	p := fastPolicy()
+	p.ActionGrace = time.Second
+	return p
+}
+
+// actionPlanEpisode: a carers' account before the interview, an action plan
+// whose actions remind their owners and escalate, a follow-up that leaves
+// one action not done (the episode stays open), and a second follow-up
+// that carries it forward and completes the episode.
+func actionPlanEpisode(t *testing.T, tm *team) string {
+	id := tm.open(t, time.Now().UTC().Add(-time.Minute))
+	p := "/v1/episodes/" + id
+	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 200, "POST", p+"/carers-account", tm.interviewer, map[string]any{"given_by": "carer", "given_at": rfc(time.Now()), "where_child_was": "in town"})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	held := time.Now()
+	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "held", "held_at": rfc(held), "record": map[string]any{}})
+	tm.must(t, 200, "POST", p+"/action-plan", tm.interviewer, map[string]any{"actions": []any{
+		map[string]any{"what": "meeting", "owner": "school", "owner_email": "owner@school.example", "due_at": rfc(held.Add(2 * time.Second))},
+		map[string]any{"what": "referral", "owner": "interviewer", "due_at": rfc(held.Add(3 * time.Second))},
+	}})
+	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true})
+	tm.waitFor(t, id, "escalates both overdue actions", func(ep map[string]any) bool {
+		n := 0
+		for _, e := range ep["escalations"].([]any) {
+			if e.(map[string]any)["kind"] == "action_overdue" {
+				n++
+			}
+		}
+		return n == 2
+	})
+	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "partly",
+		"action_reviews": []any{
+			map[string]any{"action": 1, "outcome": "not_done", "reason": "school closed"},
+			map[string]any{"action": 2, "outcome": "done"},
+		}})
+	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "settled",
+		"action_reviews": []any{
+			map[string]any{"action": 1, "outcome": "carried_forward", "reason": "after half term", "carried_forward_to": rfc(held.Add(24 * time.Hour))},
+		}})
 	tm.waitFor(t, id, "completes", hasStatus(episode.StatusCompleted))
 	return id
 }

@@ -326,12 +326,13 @@ func saveChildRows(ctx context.Context, tx pgx.Tx, id string, st episode.State) 
 				outcome = EXCLUDED.outcome, recorded_by = EXCLUDED.recorded_by`,
 			id, f.DueAt.UTC(), f.OverdueAt.UTC(), utcPtr(f.CompletedAt), actions, f.Outcome, f.RecordedBy)
 	}
+	queueActionPlan(b, id, st)
 	reference := st.Reference
 	if reference == "" {
 		reference = episode.Reference(id)
 	}
 	for _, e := range st.Escalations {
-		b.Queue(upsertEscalationSQL, id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients, nullableID(st.CommissionerID))
+		b.Queue(upsertEscalationSQL, id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients, nullableID(st.CommissionerID), e.Action)
 	}
 	for _, t := range st.Timeline {
 		b.Queue(`INSERT INTO timeline (episode_id, seq, at, type, summary, actor)
@@ -347,13 +348,37 @@ func saveChildRows(ctx context.Context, tx pgx.Tx, id string, st episode.State) 
 	return nil
 }
 
+// queueActionPlan writes the plan's actions as they now stand, and the
+// carers' accounts not written yet.
+func queueActionPlan(b *pgx.Batch, id string, st episode.State) {
+	if p := st.ActionPlan; p != nil {
+		for _, a := range p.Actions {
+			b.Queue(`INSERT INTO action_plan_actions (episode_id, seq, what, owner, owner_email, due_at, status, reason,
+					carried_forward_to, reviewed_at, reminder_sent, recorded_by, recorded_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+				ON CONFLICT (episode_id, seq) DO UPDATE SET
+					status = EXCLUDED.status, reason = EXCLUDED.reason,
+					carried_forward_to = EXCLUDED.carried_forward_to, reviewed_at = EXCLUDED.reviewed_at,
+					reminder_sent = EXCLUDED.reminder_sent`,
+				id, a.Seq, a.What, a.Owner, a.OwnerEmail, a.DueAt.UTC(), string(a.Status), a.Reason,
+				utcPtr(a.CarriedForwardTo), utcPtr(a.ReviewedAt), a.ReminderSent, p.RecordedBy, p.RecordedAt.UTC())
+		}
+	}
+	for _, e := range st.CarersAccounts {
+		c := e.Account
+		b.Queue(`INSERT INTO carers_accounts (episode_id, seq, given_by, relationship, given_at, where_child_was, who_with, notes, recorded_by, recorded_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (episode_id, seq) DO NOTHING`,
+			id, e.Seq, c.GivenBy, c.Relationship, c.GivenAt.UTC(), c.WhereChildWas, c.WhoWith, c.Notes, e.RecordedBy, e.RecordedAt.UTC())
+	}
+}
+
 // upsertEscalationSQL keeps the first trigger, the first send and the
 // largest recipient count, whichever of the workflow snapshot and the email
 // activity wrote first.
 const upsertEscalationSQL = `
-INSERT INTO escalations (episode_id, reference, kind, reason, due_at, triggered_at, sent_at, recipients, commissioner_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (episode_id, kind) DO UPDATE SET
+INSERT INTO escalations (episode_id, reference, kind, reason, due_at, triggered_at, sent_at, recipients, commissioner_id, action_seq)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (episode_id, kind, action_seq) DO UPDATE SET
 	commissioner_id = COALESCE(escalations.commissioner_id, EXCLUDED.commissioner_id),
 	reference = CASE WHEN escalations.reference = '' THEN EXCLUDED.reference ELSE escalations.reference END,
 	reason = CASE WHEN escalations.reason = '' THEN EXCLUDED.reason ELSE escalations.reason END,
@@ -392,7 +417,7 @@ func (s *Store) EpisodeState(ctx context.Context, caller Caller, id string) (epi
 
 // RecordEscalation records that an escalation was raised. It may run before
 // the episode's first snapshot is saved; recording the same (episode, kind)
-// again changes nothing.
+// again changes nothing (an overdue action's is one per action).
 //
 // commissionerID is the episode's commissioner; when empty (a workflow
 // started before commissioners) the recorded episode's is used.
@@ -408,26 +433,27 @@ func (s *Store) RecordEscalation(ctx context.Context, episodeID, reference, comm
 		reference = episode.Reference(id)
 	}
 	_, err := s.Pool.Exec(ctx,
-		`INSERT INTO escalations (episode_id, reference, kind, reason, due_at, triggered_at, sent_at, recipients, commissioner_id)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::uuid, (SELECT commissioner_id FROM episodes WHERE id = $1)))
-		 ON CONFLICT (episode_id, kind) DO UPDATE SET
+		`INSERT INTO escalations (episode_id, reference, kind, reason, due_at, triggered_at, sent_at, recipients, commissioner_id, action_seq)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::uuid, (SELECT commissioner_id FROM episodes WHERE id = $1)), $10)
+		 ON CONFLICT (episode_id, kind, action_seq) DO UPDATE SET
 			commissioner_id = COALESCE(escalations.commissioner_id, EXCLUDED.commissioner_id)`,
-		id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients, nullableID(commissionerID))
+		id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients, nullableID(commissionerID), e.Action)
 	return wrap("record escalation", err)
 }
 
 // MarkEscalationSent records that the escalation's email went out. The
-// first send time is kept, and the largest recipient count. ErrNotFound
-// when the escalation was never recorded.
-func (s *Store) MarkEscalationSent(ctx context.Context, episodeID string, kind episode.EscalationKind, sentAt time.Time, recipients int) error {
+// first send time is kept, and the largest recipient count. action is the
+// overdue action's number, 0 for other kinds. ErrNotFound when the
+// escalation was never recorded.
+func (s *Store) MarkEscalationSent(ctx context.Context, episodeID string, kind episode.EscalationKind, action int, sentAt time.Time, recipients int) error {
 	id, ok := parseID(episodeID)
 	if !ok {
 		return ErrNotFound
 	}
 	tag, err := s.Pool.Exec(ctx,
 		`UPDATE escalations SET sent_at = LEAST(sent_at, $3), recipients = GREATEST(recipients, $4)
-		 WHERE episode_id = $1 AND kind = $2`,
-		id, string(kind), sentAt.UTC(), recipients)
+		 WHERE episode_id = $1 AND kind = $2 AND action_seq = $5`,
+		id, string(kind), sentAt.UTC(), recipients, action)
 	if err != nil {
 		return wrap("mark escalation sent", err)
 	}

@@ -76,6 +76,8 @@ func newRLSFixture(t *testing.T) *rlsFixture {
 		if assignee != "" {
 			apply(t, st, assign(f.aCoord.UserID, assignee, t0.Add(time.Minute)), t0.Add(time.Minute))
 			apply(t, st, attempt(assignee, episode.MethodPhone, episode.OutcomeNoAnswer, t0.Add(time.Hour)), t0.Add(time.Hour))
+			apply(t, st, episode.Event{Type: episode.EventCarersAccount, Actor: assignee, RecordedAt: t0.Add(2 * time.Hour),
+				Carers: &episode.CarersAccount{GivenBy: "carer", GivenAt: t0.Add(2 * time.Hour), WhereChildWas: "town"}}, t0.Add(2*time.Hour))
 		}
 		st.Due(t0.Add(48 * time.Hour)) // a deadline warning
 		save(t, s, snapshot(t, st), &ref)
@@ -209,7 +211,8 @@ func TestRowLevelSecurityIsTheEnforcement(t *testing.T) {
 	f := newRLSFixture(t)
 	s, ctx := f.s, ctxT(t)
 
-	for _, tb := range []string{"episodes", "children", "contact_attempts", "timeline", "escalations", "interviews", "agreements", "follow_ups"} {
+	for _, tb := range []string{"episodes", "children", "contact_attempts", "timeline", "escalations", "interviews", "agreements", "follow_ups",
+		"carers_accounts", "action_plan_actions"} {
 		owner := count(t, s, tb)
 		n, err := asAppRole(t, s, nil, "SELECT count(*) FROM "+tb)
 		if err != nil || n != 0 {
@@ -220,7 +223,7 @@ func TestRowLevelSecurityIsTheEnforcement(t *testing.T) {
 		}
 	}
 	bSettings := []string{f.bCoord.UserID, f.b.ID, "coordinator"}
-	for _, tb := range []string{"contact_attempts", "timeline", "escalations"} {
+	for _, tb := range []string{"contact_attempts", "timeline", "escalations", "carers_accounts"} {
 		n, err := asAppRole(t, s, bSettings, "SELECT count(*) FROM "+tb+" WHERE episode_id = $1", f.epA)
 		if err != nil || n != 0 {
 			t.Errorf("B's coordinator sees %d rows of %s of A's episode (%v)", n, tb, err)

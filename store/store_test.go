@@ -429,7 +429,7 @@ func TestSaveEpisodeProjectsSnapshots(t *testing.T) {
 	if due := st.Due(when.Add(time.Minute)); len(due) != 1 || due[0].Kind != episode.EscalationSafeguardingConcern {
 		t.Fatalf("Due = %+v, want a safeguarding escalation", due)
 	}
-	st.MarkEscalationSent(episode.EscalationSafeguardingConcern, when.Add(2*time.Minute), 3, when.Add(2*time.Minute))
+	st.MarkEscalationSent(episode.EscalationSafeguardingConcern, 0, when.Add(2*time.Minute), 3, when.Add(2*time.Minute))
 	apply(t, st, episode.Event{Type: episode.EventAgreement, Actor: ivr.ID, Agreement: &episode.Agreement{
 		ConfidentialityExplained: true, ChildToldBeforeSharing: true,
 		SharedWith: []episode.Sharing{{Party: episode.PartyPolice, What: "safeguarding concern"}},
@@ -693,7 +693,7 @@ func TestInvalidAndMalformedIDs(t *testing.T) {
 	if err := s.RecordEscalation(ctx, "nope", "HW-1", "", episode.Escalation{Kind: episode.EscalationDeadlineBreached}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("RecordEscalation(malformed id) err = %v", err)
 	}
-	if err := s.MarkEscalationSent(ctx, "nope", episode.EscalationDeadlineBreached, t0, 1); !errors.Is(err, store.ErrNotFound) {
+	if err := s.MarkEscalationSent(ctx, "nope", episode.EscalationDeadlineBreached, 0, t0, 1); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("MarkEscalationSent(malformed id) err = %v", err)
 	}
 }
@@ -888,14 +888,14 @@ func TestEscalations(t *testing.T) {
 	}
 
 	sentAt := warnAt.Add(time.Minute)
-	if err := s.MarkEscalationSent(ctx, id, episode.EscalationDeadlineWarning, sentAt, 2); err != nil {
+	if err := s.MarkEscalationSent(ctx, id, episode.EscalationDeadlineWarning, 0, sentAt, 2); err != nil {
 		t.Fatal(err)
 	}
 	// A retried activity marks it again later: the first send is kept.
-	if err := s.MarkEscalationSent(ctx, id, episode.EscalationDeadlineWarning, sentAt.Add(time.Hour), 2); err != nil {
+	if err := s.MarkEscalationSent(ctx, id, episode.EscalationDeadlineWarning, 0, sentAt.Add(time.Hour), 2); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkEscalationSent(ctx, id, episode.EscalationDeadlineBreached, sentAt, 2); !errors.Is(err, store.ErrNotFound) {
+	if err := s.MarkEscalationSent(ctx, id, episode.EscalationDeadlineBreached, 0, sentAt, 2); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("MarkEscalationSent(unrecorded kind) err = %v, want ErrNotFound", err)
 	}
 

@@ -105,6 +105,42 @@ type EscalationSummary struct {
 	TriggeredAt time.Time              `json:"triggered_at"`
 	SentAt      *time.Time             `json:"sent_at"`
 	Recipients  int                    `json:"recipients"`
+	// Action is the overdue action's number (action_overdue only).
+	Action int `json:"action,omitempty"`
+}
+
+// ActionPlanView is the action plan and what became of each action.
+type ActionPlanView struct {
+	RecordedBy string       `json:"recorded_by"`
+	RecordedAt time.Time    `json:"recorded_at"`
+	Actions    []ActionView `json:"actions"`
+}
+
+// ActionView is one action of the plan.
+type ActionView struct {
+	Seq              int                  `json:"seq"`
+	What             string               `json:"what"`
+	Owner            string               `json:"owner"`
+	OwnerEmail       string               `json:"owner_email"`
+	DueAt            time.Time            `json:"due_at"`
+	Status           episode.ActionStatus `json:"status"`
+	Reason           string               `json:"reason"`
+	CarriedForwardTo *time.Time           `json:"carried_forward_to"`
+	ReviewedAt       *time.Time           `json:"reviewed_at"`
+	ReminderSent     bool                 `json:"reminder_sent"`
+}
+
+// CarersAccountView is one account parents or carers gave.
+type CarersAccountView struct {
+	Seq           int       `json:"seq"`
+	GivenBy       string    `json:"given_by"`
+	Relationship  string    `json:"relationship"`
+	GivenAt       time.Time `json:"given_at"`
+	WhereChildWas string    `json:"where_child_was"`
+	WhoWith       string    `json:"who_with"`
+	Notes         string    `json:"notes"`
+	RecordedBy    string    `json:"recorded_by"`
+	RecordedAt    time.Time `json:"recorded_at"`
 }
 
 // EpisodeDetail is everything the episode page shows. Arrays are never nil.
@@ -135,6 +171,8 @@ type EpisodeDetail struct {
 	Interview           *InterviewView          `json:"interview"`
 	Agreement           *episode.Agreement      `json:"agreement"`
 	FollowUp            *FollowUpView           `json:"follow_up"`
+	ActionPlan          *ActionPlanView         `json:"action_plan"`
+	CarersAccounts      []CarersAccountView     `json:"carers_accounts"`
 	Closure             *episode.Closure        `json:"closure"`
 	Escalations         []EscalationSummary     `json:"escalations"`
 	Timeline            []episode.TimelineEntry `json:"timeline"`
@@ -351,6 +389,12 @@ func (s *Store) GetEpisode(ctx context.Context, caller Caller, id string) (Episo
 		if d.FollowUp, err = queryFollowUp(ctx, tx, uid); err != nil {
 			return err
 		}
+		if d.ActionPlan, err = queryActionPlan(ctx, tx, uid); err != nil {
+			return err
+		}
+		if d.CarersAccounts, err = queryCarersAccounts(ctx, tx, uid); err != nil {
+			return err
+		}
 		if d.Escalations, err = queryEpisodeEscalations(ctx, tx, uid); err != nil {
 			return err
 		}
@@ -419,7 +463,7 @@ func queryFollowUp(ctx context.Context, tx pgx.Tx, id string) (*FollowUpView, er
 }
 
 func queryEpisodeEscalations(ctx context.Context, tx pgx.Tx, id string) ([]EscalationSummary, error) {
-	rows, err := tx.Query(ctx, `SELECT kind, reason, due_at, triggered_at, sent_at, recipients
+	rows, err := tx.Query(ctx, `SELECT kind, reason, due_at, triggered_at, sent_at, recipients, action_seq
 		FROM escalations WHERE episode_id = $1 ORDER BY triggered_at, id`, id)
 	if err != nil {
 		return nil, wrap("get episode: escalations", err)
@@ -427,7 +471,7 @@ func queryEpisodeEscalations(ctx context.Context, tx pgx.Tx, id string) ([]Escal
 	out := []EscalationSummary{}
 	var e EscalationSummary
 	var sent *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&e.Kind, &e.Reason, &e.DueAt, &e.TriggeredAt, &sent, &e.Recipients}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&e.Kind, &e.Reason, &e.DueAt, &e.TriggeredAt, &sent, &e.Recipients, &e.Action}, func() error {
 		e.DueAt, e.TriggeredAt, e.SentAt = e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(sent)
 		out = append(out, e)
 		return nil
@@ -484,7 +528,7 @@ func (s *Store) ListEscalations(ctx context.Context, caller Caller, f Escalation
 func queryEscalations(ctx context.Context, tx pgx.Tx, episodeID *string, kind string, limit, offset int, out []EscalationView) ([]EscalationView, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT x.id, x.episode_id::text, COALESCE(NULLIF(x.reference, ''), e.reference, ''), x.kind, x.reason,
-			x.due_at, x.triggered_at, x.sent_at, x.recipients
+			x.due_at, x.triggered_at, x.sent_at, x.recipients, x.action_seq
 		FROM escalations x
 		LEFT JOIN episodes e ON e.id = x.episode_id
 		WHERE (@episode::uuid IS NULL OR x.episode_id = @episode)
@@ -497,13 +541,61 @@ func queryEscalations(ctx context.Context, tx pgx.Tx, episodeID *string, kind st
 	}
 	var v EscalationView
 	var sent *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.EpisodeID, &v.Reference, &v.Kind, &v.Reason, &v.DueAt, &v.TriggeredAt, &sent, &v.Recipients}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.EpisodeID, &v.Reference, &v.Kind, &v.Reason, &v.DueAt, &v.TriggeredAt, &sent, &v.Recipients, &v.Action}, func() error {
 		v.DueAt, v.TriggeredAt, v.SentAt = v.DueAt.UTC(), v.TriggeredAt.UTC(), utcPtr(sent)
 		out = append(out, v)
 		return nil
 	})
 	if err != nil {
 		return nil, wrap("list escalations", err)
+	}
+	return out, nil
+}
+
+// queryActionPlan reads the plan, or nil when none was recorded.
+func queryActionPlan(ctx context.Context, tx pgx.Tx, id string) (*ActionPlanView, error) {
+	rows, err := tx.Query(ctx, `SELECT seq, what, owner, owner_email, due_at, status, reason, carried_forward_to,
+			reviewed_at, reminder_sent, recorded_by, recorded_at
+		FROM action_plan_actions WHERE episode_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, wrap("get episode: action plan", err)
+	}
+	var plan *ActionPlanView
+	var a ActionView
+	var carried, reviewed *time.Time
+	var by string
+	var at time.Time
+	_, err = pgx.ForEachRow(rows, []any{&a.Seq, &a.What, &a.Owner, &a.OwnerEmail, &a.DueAt, &a.Status, &a.Reason,
+		&carried, &reviewed, &a.ReminderSent, &by, &at}, func() error {
+		if plan == nil {
+			plan = &ActionPlanView{RecordedBy: by, RecordedAt: at.UTC(), Actions: []ActionView{}}
+		}
+		a.DueAt, a.CarriedForwardTo, a.ReviewedAt = a.DueAt.UTC(), utcPtr(carried), utcPtr(reviewed)
+		plan.Actions = append(plan.Actions, a)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("get episode: action plan", err)
+	}
+	return plan, nil
+}
+
+func queryCarersAccounts(ctx context.Context, tx pgx.Tx, id string) ([]CarersAccountView, error) {
+	rows, err := tx.Query(ctx, `SELECT seq, given_by, relationship, given_at, where_child_was, who_with, notes, recorded_by, recorded_at
+		FROM carers_accounts WHERE episode_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, wrap("get episode: carers' accounts", err)
+	}
+	out := []CarersAccountView{}
+	var c CarersAccountView
+	_, err = pgx.ForEachRow(rows, []any{&c.Seq, &c.GivenBy, &c.Relationship, &c.GivenAt, &c.WhereChildWas, &c.WhoWith, &c.Notes,
+		&c.RecordedBy, &c.RecordedAt}, func() error {
+		c.GivenAt, c.RecordedAt = c.GivenAt.UTC(), c.RecordedAt.UTC()
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("get episode: carers' accounts", err)
 	}
 	return out, nil
 }

@@ -94,13 +94,13 @@ func (w *episodeWorkflow) sendEscalation(ctx workflow.Context, e episode.Escalat
 			var res activities.SendEscalationResult
 			err := workflow.ExecuteActivity(escalationOptions(ctx), a.SendEscalation, in).Get(ctx, &res)
 			if err == nil {
-				w.state.MarkEscalationSent(e.Kind, res.SentAt, res.Recipients, workflow.Now(ctx))
+				w.state.MarkEscalationSent(e.Kind, e.Action, res.SentAt, res.Recipients, workflow.Now(ctx))
 				return
 			}
 			workflow.GetLogger(ctx).Error("Escalation not sent yet", "episode", in.EpisodeID, "kind", e.Kind, "error", err)
 			if !w.bounded || temporal.IsCanceledError(err) {
 				// Runs from before bounded runs gave up, as they did then.
-				w.state.MarkEscalationFailed(e.Kind, workflow.Now(ctx))
+				w.state.MarkEscalationFailed(e.Kind, e.Action, workflow.Now(ctx))
 				return
 			}
 			if err := workflow.Sleep(ctx, escalationPause); err != nil {
@@ -166,4 +166,37 @@ func (w *episodeWorkflow) tellChildRecord(ctx workflow.Context) {
 		}
 		w.childNoted = true
 	})
+}
+
+// sendActionReminder reminds the owner of an action that it is due. It is
+// retried like a contact reminder: for a day, after which the overdue
+// action's escalation takes over.
+func (w *episodeWorkflow) sendActionReminder(ctx workflow.Context, act episode.Action) {
+	w.sendActionReminderInput(ctx, activities.SendActionReminderInput{
+		EpisodeID: w.state.EpisodeID, Reference: w.state.Reference, Action: act.Seq, DueAt: act.DueAt,
+		OwnerEmail: act.OwnerEmail, InterviewerID: w.state.AssignedInterviewer, CommissionerID: w.state.CommissionerID,
+	})
+}
+
+func (w *episodeWorkflow) sendActionReminderInput(ctx workflow.Context, in activities.SendActionReminderInput) {
+	w.sending++
+	w.actionReminders = append(w.actionReminders, in)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() {
+			w.sending--
+			w.forgetActionReminder(in.Action)
+		}()
+		if err := workflow.ExecuteActivity(reminderOptions(ctx), a.SendActionReminder, in).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("Action reminder not sent", "episode", in.EpisodeID, "action", in.Action, "error", err)
+		}
+	})
+}
+
+func (w *episodeWorkflow) forgetActionReminder(action int) {
+	for i, r := range w.actionReminders {
+		if r.Action == action {
+			w.actionReminders = append(w.actionReminders[:i:i], w.actionReminders[i+1:]...)
+			return
+		}
+	}
 }

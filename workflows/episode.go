@@ -77,6 +77,8 @@ type Continued struct {
 	Reminders []activities.SendReminderInput `json:"reminders,omitempty"`
 	// ChildNoted is set once the child's record knows of the episode.
 	ChildNoted bool `json:"child_noted,omitempty"`
+	// ActionReminders were being emailed to actions' owners.
+	ActionReminders []activities.SendActionReminderInput `json:"action_reminders,omitempty"`
 }
 
 // OutcomeInput is one outcome sent as an update. Its update id is the
@@ -121,6 +123,7 @@ type episodeWorkflow struct {
 	pending, recent []store.OutcomeAnswer
 	reminders       []activities.SendReminderInput // being emailed
 	childNoted      bool                           // the child's record knows of the episode
+	actionReminders []activities.SendActionReminderInput
 }
 
 // Episode is the workflow of one missing episode, from referral to exit.
@@ -170,6 +173,9 @@ func (w *episodeWorkflow) resume(ctx workflow.Context, c *Continued) {
 	}
 	for _, r := range c.Reminders {
 		w.sendReminderInput(ctx, r)
+	}
+	for _, r := range c.ActionReminders {
+		w.sendActionReminderInput(ctx, r)
 	}
 }
 
@@ -296,13 +302,18 @@ func (w *episodeWorkflow) run(ctx workflow.Context) (EpisodeResult, error) {
 	return EpisodeResult{Status: s.Status}, nil
 }
 
-// raiseDue raises the escalations and the reminder due at now.
+// raiseDue raises the escalations and the reminders due at now. Actions'
+// reminders and escalations exist only once an action plan is recorded,
+// which no run before them has, so they need no version of their own.
 func (w *episodeWorkflow) raiseDue(ctx workflow.Context, now time.Time) {
 	for _, e := range w.state.Due(now) {
 		w.sendEscalation(ctx, e)
 	}
 	if nc := w.state.DueReminder(now); nc != nil {
 		w.sendReminder(ctx, *nc)
+	}
+	for _, act := range w.state.DueActionReminders(now) {
+		w.sendActionReminder(ctx, act)
 	}
 }
 
@@ -339,7 +350,7 @@ func (w *episodeWorkflow) readyToContinue(ctx workflow.Context) bool {
 // not hold yet and the emails still being sent, which it sends again.
 func (w *episodeWorkflow) continueAsNew(ctx workflow.Context) (EpisodeResult, error) {
 	c := &Continued{State: *w.state, Saved: w.saved, Pending: w.pending, Answers: w.recent, Reminders: w.reminders,
-		ChildNoted: w.childNoted}
+		ChildNoted: w.childNoted, ActionReminders: w.actionReminders}
 	if w.saved == 0 {
 		c.Referral = &w.referral
 	}

@@ -23,12 +23,13 @@ import (
 // what the workflow asked for, at the test environment's time. The real
 // activities are tested against PostgreSQL and SMTP elsewhere.
 type recorder struct {
-	env         *testsuite.TestWorkflowEnvironment
-	mu          sync.Mutex
-	escalations []sentEscalation
-	reminders   []activities.SendReminderInput
-	saves       []activities.SaveEpisodeInput
-	notes       []activities.NoteEpisodeInput
+	env             *testsuite.TestWorkflowEnvironment
+	mu              sync.Mutex
+	escalations     []sentEscalation
+	reminders       []activities.SendReminderInput
+	actionReminders []sentActionReminder
+	saves           []activities.SaveEpisodeInput
+	notes           []activities.NoteEpisodeInput
 }
 
 func (r *recorder) NoteEpisodeForChild(_ context.Context, in activities.NoteEpisodeInput) (activities.NoteEpisodeResult, error) {
@@ -38,7 +39,20 @@ func (r *recorder) NoteEpisodeForChild(_ context.Context, in activities.NoteEpis
 	return activities.NoteEpisodeResult{ChildID: "child-1"}, nil
 }
 
+type sentActionReminder struct {
+	activities.SendActionReminderInput
+	At time.Time
+}
+
+func (r *recorder) SendActionReminder(_ context.Context, in activities.SendActionReminderInput) (activities.SendReminderResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.actionReminders = append(r.actionReminders, sentActionReminder{in, r.env.Now().UTC()})
+	return activities.SendReminderResult{SentAt: r.env.Now().UTC(), Recipients: 1}, nil
+}
+
 type sentEscalation struct {
+	Action int
 	Kind   episode.EscalationKind
 	At     time.Time
 	Reason string
@@ -56,7 +70,7 @@ func (r *recorder) SendEscalation(_ context.Context, in activities.SendEscalatio
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.env.Now().UTC()
-	r.escalations = append(r.escalations, sentEscalation{Kind: in.Escalation.Kind, At: now, Reason: in.Escalation.Reason, DueAt: in.Escalation.DueAt})
+	r.escalations = append(r.escalations, sentEscalation{Action: in.Escalation.Action, Kind: in.Escalation.Kind, At: now, Reason: in.Escalation.Reason, DueAt: in.Escalation.DueAt})
 	return activities.SendEscalationResult{SentAt: now, Recipients: 2}, nil
 }
 
@@ -166,6 +180,7 @@ func newHarness(t *testing.T, start time.Time) *harness {
 	env.RegisterActivityWithOptions(rec.SendEscalation, activity.RegisterOptions{Name: "SendEscalation"})
 	env.RegisterActivityWithOptions(rec.SendReminder, activity.RegisterOptions{Name: "SendReminder"})
 	env.RegisterActivityWithOptions(rec.NoteEpisodeForChild, activity.RegisterOptions{Name: "NoteEpisodeForChild"})
+	env.RegisterActivityWithOptions(rec.SendActionReminder, activity.RegisterOptions{Name: "SendActionReminder"})
 	return &harness{t: t, env: env, rec: rec, start: start,
 		results: map[string]store.OutcomeAnswer{}, refusals: map[string]error{}}
 }

@@ -16,10 +16,11 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Three from when outcomes were signals, three since they are updates,
-	// three since episodes tell the child's record of themselves.
-	if len(files) < 9 {
-		t.Fatalf("found %d recorded histories in testdata/histories, want at least 9", len(files))
+	// Three from when outcomes were signals, four since they are updates
+	// (one with an action plan and carers' account), three since episodes
+	// tell the child's record of themselves.
+	if len(files) < 10 {
+		t.Fatalf("found %d recorded histories in testdata/histories, want at least 10", len(files))
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
