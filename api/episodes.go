@@ -45,6 +45,9 @@ type createEpisodeRequest struct {
 	CommissionerID string `json:"commissioner_id"`
 	// NewChild asks for a new child although known children may match.
 	NewChild bool `json:"new_child"`
+	// AssignmentOverrideReason assigns assigned_interviewer_id against the
+	// child's preferred worker gender, and says why.
+	AssignmentOverrideReason string `json:"assignment_override_reason"`
 }
 
 // EpisodeCreated is the answer to opening an episode.
@@ -127,6 +130,10 @@ func (r *createEpisodeRequest) validate(now time.Time) problems {
 		}
 	}
 
+	p.maxLen("assignment_override_reason", r.AssignmentOverrideReason, episode.MaxText)
+	if r.AssignmentOverrideReason != "" && r.AssignedInterviewerID == "" {
+		p.add("assignment_override_reason", "is only for an assigned_interviewer_id")
+	}
 	if r.AssignedInterviewerID != "" {
 		if u, err := uuid.Parse(r.AssignedInterviewerID); err != nil {
 			p.add("assigned_interviewer_id", "must be a uuid")
@@ -159,20 +166,27 @@ func (r *createEpisodeRequest) referral() episode.Referral {
 // an episode of commissioner (the provider's or that commissioner's): ""
 // when so, otherwise the reason to give.
 func (h *handlers) activeInterviewer(ctx context.Context, id, commissioner string) (string, error) {
+	_, reason, err := h.interviewer(ctx, id, commissioner)
+	return reason, err
+}
+
+// interviewer is the user id when an active interviewer who may work on an
+// episode of commissioner; otherwise reason says why not.
+func (h *handlers) interviewer(ctx context.Context, id, commissioner string) (store.User, string, error) {
 	u, err := h.Store.UserByID(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return "no such user", nil
+		return u, "no such user", nil
 	case err != nil:
-		return "", err
+		return u, "", err
 	case u.Role != store.RoleInterviewer:
-		return "must be a user with role interviewer", nil
+		return u, "must be a user with role interviewer", nil
 	case !u.Active:
-		return "the user is not active", nil
+		return u, "the user is not active", nil
 	case u.CommissionerID != "" && u.CommissionerID != commissioner:
-		return "must be an interviewer of the episode's commissioner or of the provider", nil
+		return u, "must be an interviewer of the episode's commissioner or of the provider", nil
 	}
-	return "", nil
+	return u, "", nil
 }
 
 func (h *handlers) createEpisode(c *gin.Context) {
@@ -245,7 +259,7 @@ func (h *handlers) createEpisode(c *gin.Context) {
 	}
 	// A retry gets the first answer, whatever children are known by now.
 	if !h.retriedReferral(c, keyID) {
-		if c.IsAborted() || !h.chooseChild(c, &req, commissioner) {
+		if c.IsAborted() || !h.chooseChild(c, &req, commissioner) || !h.sameWorker(c, &req, commissioner) {
 			return
 		}
 		ref = req.referral()
@@ -255,6 +269,7 @@ func (h *handlers) createEpisode(c *gin.Context) {
 		Policy:              policy,
 		OpenedBy:            user.ID,
 		AssignedInterviewer: req.AssignedInterviewerID,
+		AssignmentOverride:  req.AssignmentOverrideReason,
 		CommissionerID:      commissioner,
 		ReceivedAt:          now,
 	}

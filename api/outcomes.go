@@ -18,7 +18,8 @@ import (
 // Outcome request bodies. Instants are Instant so that a bad one is named.
 
 type assignmentRequest struct {
-	InterviewerID string `json:"interviewer_id"`
+	InterviewerID  string `json:"interviewer_id"`
+	OverrideReason string `json:"override_reason"`
 }
 
 type contactAttemptRequest struct {
@@ -108,7 +109,7 @@ func (h *handlers) assign(c *gin.Context) {
 		}
 		var p problems
 		id := strings.TrimSpace(req.InterviewerID)
-		ev.Assignment = &episode.Assignment{InterviewerID: id}
+		ev.Assignment = &episode.Assignment{InterviewerID: id, OverrideReason: strings.TrimSpace(req.OverrideReason)}
 		if id == "" {
 			return p, nil // the episode names it
 		}
@@ -117,14 +118,16 @@ func (h *handlers) assign(c *gin.Context) {
 			p.add("interviewer_id", "must be a uuid")
 			return p, nil
 		}
-		reason, err := h.activeInterviewer(ctx, u.String(), episodeCommissioner(c))
+		iv, reason, err := h.interviewer(ctx, u.String(), episodeCommissioner(c))
 		if err != nil {
 			return nil, err
 		}
 		if reason != "" {
 			p.add("interviewer_id", reason)
 		}
-		ev.Assignment.InterviewerID = u.String()
+		// The episode checks the child's preference against what the
+		// interviewer recorded.
+		ev.Assignment.InterviewerID, ev.Assignment.InterviewerGender = u.String(), iv.Gender
 		return p, nil
 	})
 }

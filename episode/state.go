@@ -57,6 +57,12 @@ type State struct {
 	// which may be earlier than OpenedAt when no worker ran for a while.
 	// Zero for episodes opened before it was recorded: OpenedAt stands in.
 	ReceivedAt time.Time `json:"received_at,omitempty"`
+
+	// WorkerGenderPreference is the worker gender the child asked for, as
+	// the referral gave it ("" for none).
+	WorkerGenderPreference string `json:"worker_gender_preference,omitempty"`
+	// AssignmentOverride is the latest assignment made against it.
+	AssignmentOverride *AssignmentOverride `json:"assignment_override,omitempty"`
 }
 
 // Reference is the short, non-identifying reference staff and emails use.
@@ -78,18 +84,19 @@ func OfferDeadline(returnedAt time.Time, p Policy) time.Time {
 func New(id string, r Referral, p Policy, openedBy string, now time.Time) *State {
 	now = now.UTC()
 	s := &State{
-		EpisodeID:       id,
-		Reference:       Reference(id),
-		Status:          StatusAwaitingContact,
-		OpenedAt:        now,
-		OpenedBy:        openedBy,
-		ReturnedAt:      r.ReturnedAt.UTC(),
-		OfferDeadline:   OfferDeadline(r.ReturnedAt, p),
-		Contact:         r.Contact,
-		ContactAttempts: []ContactAttempt{},
-		Escalations:     []Escalation{},
-		Timeline:        []TimelineEntry{},
-		Policy:          p,
+		EpisodeID:              id,
+		Reference:              Reference(id),
+		Status:                 StatusAwaitingContact,
+		OpenedAt:               now,
+		OpenedBy:               openedBy,
+		ReturnedAt:             r.ReturnedAt.UTC(),
+		OfferDeadline:          OfferDeadline(r.ReturnedAt, p),
+		Contact:                r.Contact,
+		WorkerGenderPreference: strings.TrimSpace(r.Preferences.WorkerGender),
+		ContactAttempts:        []ContactAttempt{},
+		Escalations:            []Escalation{},
+		Timeline:               []TimelineEntry{},
+		Policy:                 p,
 	}
 	s.note(now, "opened", fmt.Sprintf("Episode opened; offer deadline %s", s.OfferDeadline.Format(time.RFC3339)), openedBy)
 	if m := s.nextMethod(""); m != "" {
@@ -136,6 +143,11 @@ func (s *State) Check(ev Event) *Problem {
 	}
 	if ev.ActorRole == RoleInterviewer && ev.Type != EventAssignment && s.AssignedInterviewer != ev.Actor {
 		return conflict(FieldAssignedInterviewer, "the episode is not assigned to you")
+	}
+	if ev.Type == EventAssignment {
+		if p := WorkerGenderProblem(s.WorkerGenderPreference, *ev.Assignment); p != nil {
+			return p
+		}
 	}
 	return s.CheckSignalled(ev)
 }
@@ -282,8 +294,14 @@ func (s *State) Apply(ev Event, now time.Time) {
 	now = now.UTC()
 	switch ev.Type {
 	case EventAssignment:
-		s.AssignedInterviewer = ev.Assignment.InterviewerID
-		s.note(now, "assigned", "Interviewer assigned", ev.Actor)
+		a := ev.Assignment
+		s.AssignedInterviewer = a.InterviewerID
+		if a.OverrideReason == "" {
+			s.note(now, "assigned", "Interviewer assigned", ev.Actor)
+			break
+		}
+		s.AssignmentOverride = &AssignmentOverride{InterviewerID: a.InterviewerID, Reason: a.OverrideReason, By: ev.Actor, At: now}
+		s.note(now, "assigned", "Interviewer assigned against the child's preferred worker gender; the reason is recorded", ev.Actor)
 	case EventClosure:
 		s.Status = StatusClosed
 		s.NextContact = nil
@@ -616,4 +634,16 @@ func remaining(d time.Duration) string {
 		return fmt.Sprintf("%d h", h)
 	}
 	return fmt.Sprintf("%d h %d min", h, m)
+}
+
+// WorkerGenderProblem refuses an assignment of an interviewer whose
+// recorded gender is not the one the child asked for, unless the
+// coordinator gives a reason. Recording a gender is optional: an
+// interviewer who recorded none is not refused.
+func WorkerGenderProblem(preferred string, a Assignment) *Problem {
+	gender := strings.TrimSpace(a.InterviewerGender)
+	if preferred == "" || gender == "" || strings.TrimSpace(a.OverrideReason) != "" || strings.EqualFold(gender, preferred) {
+		return nil
+	}
+	return conflict("interviewer_id", "the child asked for a %s worker: choose another interviewer, or give override_reason", preferred)
 }

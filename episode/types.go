@@ -199,6 +199,21 @@ type Event struct {
 
 type Assignment struct {
 	InterviewerID string `json:"interviewer_id"`
+	// InterviewerGender is what the interviewer recorded ("" for nothing),
+	// checked against the child's preferred worker gender.
+	InterviewerGender string `json:"interviewer_gender,omitempty"`
+	// OverrideReason is why a coordinator assigns against the child's
+	// preference; it is kept with the episode.
+	OverrideReason string `json:"override_reason,omitempty"`
+}
+
+// AssignmentOverride records an assignment made against the child's
+// preferred worker gender, and why.
+type AssignmentOverride struct {
+	InterviewerID string    `json:"interviewer_id"`
+	Reason        string    `json:"reason"`
+	By            string    `json:"by"`
+	At            time.Time `json:"at"`
 }
 
 type AttemptInput struct {

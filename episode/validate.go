@@ -105,6 +105,8 @@ func (ev Event) Validate() Problems {
 	case EventAssignment:
 		if ev.Assignment == nil || strings.TrimSpace(ev.Assignment.InterviewerID) == "" {
 			ps.add("interviewer_id", "is required")
+		} else {
+			ps.text("override_reason", ev.Assignment.OverrideReason, MaxText)
 		}
 	case EventContactAttempt:
 		validateAttempt(&ps, ev.Attempt, ev.RecordedAt)

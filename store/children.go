@@ -431,6 +431,7 @@ func (s *Store) UpdateChild(ctx context.Context, by Caller, id string, p ChildPa
 				preferences = COALESCE($2::jsonb, preferences),
 				contact = COALESCE($3::jsonb, contact),
 				worker_id = CASE WHEN $4 THEN $5::uuid ELSE worker_id END,
+				worker_since = CASE WHEN $4 THEN now() ELSE worker_since END,
 				updated_at = now()
 			WHERE id = $1`, uid, p.Preferences, p.Contact, p.WorkerID != nil, worker); err != nil {
 			return wrap("update child", err)
@@ -455,4 +456,37 @@ func (p ChildPatch) parts() string {
 		out = append(out, "worker")
 	}
 	return strings.Join(out, ", ")
+}
+
+// ChildWorker is the child's worker ("" for none): the interviewer who last
+// held an interview with the child, or the one a coordinator set.
+func (s *Store) ChildWorker(ctx context.Context, childID string) (string, error) {
+	uid, ok := parseID(childID)
+	if !ok {
+		return "", nil
+	}
+	var worker *string
+	err := s.Pool.QueryRow(ctx, "SELECT worker_id::text FROM children WHERE id = $1", uid).Scan(&worker)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && worker == nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", wrap("child worker", err)
+	}
+	return *worker, nil
+}
+
+// ChildPreferredWorkerGender is the worker gender the child's record asks
+// for ("" for none).
+func (s *Store) ChildPreferredWorkerGender(ctx context.Context, childID string) (string, error) {
+	uid, ok := parseID(childID)
+	if !ok {
+		return "", nil
+	}
+	var g string
+	err := s.Pool.QueryRow(ctx, "SELECT COALESCE(preferences->>'worker_gender', '') FROM children WHERE id = $1", uid).Scan(&g)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return g, wrap("child preferred worker gender", err)
 }

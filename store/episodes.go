@@ -108,6 +108,9 @@ func (s *Store) SaveEpisode(ctx context.Context, st episode.State, ref *episode.
 		if err := saveAnswers(ctx, tx, id, answers); err != nil {
 			return err
 		}
+		if err := setChildWorker(ctx, tx, id, st); err != nil {
+			return err
+		}
 		applied = true
 		return nil
 	})
@@ -509,4 +512,27 @@ func (s *Store) EpisodeChild(ctx context.Context, episodeID string) (string, err
 		return "", wrap("episode child", err)
 	}
 	return *child, nil
+}
+
+// setChildWorker makes the interviewer who held an interview in st the
+// child's worker, unless the child has a worker since a later instant.
+func setChildWorker(ctx context.Context, tx pgx.Tx, episodeID string, st episode.State) error {
+	if st.Interview == nil {
+		return nil
+	}
+	for _, h := range st.Interview.History {
+		if h.Update.Outcome != episode.InterviewHeld || h.Update.HeldAt == nil {
+			continue
+		}
+		worker, ok := parseID(h.RecordedBy)
+		if !ok {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `UPDATE children SET worker_id = $2, worker_since = $3
+			WHERE id = (SELECT child_id FROM episodes WHERE id = $1)
+			  AND (worker_since IS NULL OR worker_since <= $3)`, episodeID, worker, h.Update.HeldAt.UTC()); err != nil {
+			return wrap("save episode: child's worker", err)
+		}
+	}
+	return nil
 }

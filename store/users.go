@@ -45,9 +45,12 @@ type User struct {
 	// CommissionerID is the commissioner the user works for; empty for the
 	// provider's own staff, who work for every commissioner.
 	CommissionerID string `json:"commissioner_id,omitempty" db:"commissioner_id"`
+	// Gender is what the user recorded, if anything; a child's stated
+	// preference for a worker of one gender is checked against it.
+	Gender string `json:"gender,omitempty" db:"gender"`
 }
 
-const userColumns = "id::text AS id, name, email, role, active, created_at, COALESCE(commissioner_id::text, '') AS commissioner_id"
+const userColumns = "id::text AS id, name, email, role, active, created_at, COALESCE(commissioner_id::text, '') AS commissioner_id, gender"
 
 func collectUser(rows pgx.Rows) (User, error) {
 	u, err := pgx.CollectOneRow(rows, pgx.RowToStructByName[User])
@@ -139,6 +142,23 @@ func (s *Store) ActiveUsers(ctx context.Context, role Role) ([]User, error) {
 		return nil, wrap("active users", err)
 	}
 	return collectUsers(rows, "active users")
+}
+
+// SetUserGender records the user's gender ("" for none). ErrNotFound when
+// there is no such user.
+func (s *Store) SetUserGender(ctx context.Context, id, gender string) error {
+	uid, ok := parseID(id)
+	if !ok {
+		return ErrNotFound
+	}
+	tag, err := s.Pool.Exec(ctx, "UPDATE users SET gender = $2 WHERE id = $1", uid, gender)
+	if err != nil {
+		return wrap("set user gender", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // SetUserActive activates or deactivates a user. ErrNotFound when there is

@@ -63,7 +63,10 @@ type EpisodeSummary struct {
 	NextContact         *NextContactSummary `json:"next_contact"`
 	FollowUpDueAt       *time.Time          `json:"follow_up_due_at"`
 	Overdue             bool                `json:"overdue"`
-	UpdatedAt           time.Time           `json:"updated_at"`
+	// PreviousWorkerUnavailable: unassigned, and the child's worker can no
+	// longer take it, so a coordinator must choose someone.
+	PreviousWorkerUnavailable bool      `json:"previous_worker_unavailable"`
+	UpdatedAt                 time.Time `json:"updated_at"`
 }
 
 // ContactAttemptView is one recorded contact attempt.
@@ -223,6 +226,14 @@ const overdueSQL = `(e.status <> ALL (@closed::text[]) AND (
 	(e.offer_made_at IS NULL AND e.offer_deadline < @now)
 	OR (e.follow_up_due_at IS NOT NULL AND e.follow_up_due_at < @now AND e.follow_up_completed_at IS NULL)))`
 
+// previousWorkerUnavailableSQL: an open episode waits for a coordinator
+// although the child has a worker, who can no longer take it (no longer an
+// active interviewer of the episode's commissioner or of the provider).
+const previousWorkerUnavailableSQL = `(e.assigned_interviewer_id IS NULL AND c.worker_id IS NOT NULL
+	AND e.status <> ALL (@closed::text[]) AND NOT EXISTS (
+		SELECT 1 FROM users w WHERE w.id = c.worker_id AND w.active AND w.role = 'interviewer'
+			AND (w.commissioner_id IS NULL OR w.commissioner_id = e.commissioner_id)))`
+
 const listEpisodesSQL = `
 SELECT e.id::text, e.reference, e.status,
 	COALESCE(c.id::text, ''), COALESCE(c.first_name, ''), COALESCE(c.last_name, ''),
@@ -230,6 +241,7 @@ SELECT e.id::text, e.reference, e.status,
 	e.assigned_interviewer_id::text, COALESCE(u.name, ''),
 	e.next_contact_method, e.next_contact_due_at, e.follow_up_due_at,
 	` + overdueSQL + ` AS overdue,
+	` + previousWorkerUnavailableSQL + ` AS previous_worker_unavailable,
 	e.updated_at
 FROM episodes e
 LEFT JOIN children c ON c.id = e.child_id
@@ -287,7 +299,7 @@ func scanSummaries(rows pgx.Rows, out []EpisodeSummary) ([]EpisodeSummary, error
 		if err := rows.Scan(&e.ID, &e.Reference, &e.Status,
 			&e.Child.ID, &e.Child.FirstName, &e.Child.LastName,
 			&e.RiskGrade, &e.Category, &e.LookedAfter, &e.ReturnedAt, &e.OfferDeadline, &offerMade,
-			&assigneeID, &assigneeName, &ncMethod, &ncDue, &fuDue, &e.Overdue, &e.UpdatedAt); err != nil {
+			&assigneeID, &assigneeName, &ncMethod, &ncDue, &fuDue, &e.Overdue, &e.PreviousWorkerUnavailable, &e.UpdatedAt); err != nil {
 			return nil, wrap("list episodes", err)
 		}
 		e.ReturnedAt, e.OfferDeadline, e.UpdatedAt = e.ReturnedAt.UTC(), e.OfferDeadline.UTC(), e.UpdatedAt.UTC()

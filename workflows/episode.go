@@ -50,6 +50,9 @@ type EpisodeInput struct {
 	OpenedBy  string           `json:"opened_by"`
 	// AssignedInterviewer may be given when the episode is opened.
 	AssignedInterviewer string `json:"assigned_interviewer,omitempty"`
+	// AssignmentOverride is why they were assigned against the child's
+	// preferred worker gender, if they were.
+	AssignmentOverride string `json:"assignment_override,omitempty"`
 	// CommissionerID is the commissioner the episode belongs to.
 	CommissionerID string `json:"commissioner_id,omitempty"`
 	// ReceivedAt is when the API received the referral: a breach is blamed
@@ -159,7 +162,7 @@ func (w *episodeWorkflow) open(ctx workflow.Context, in EpisodeInput) {
 	w.state.ReceivedAt = in.ReceivedAt.UTC()
 	if in.AssignedInterviewer != "" {
 		w.state.Apply(episode.Event{Type: episode.EventAssignment, Actor: in.OpenedBy,
-			Assignment: &episode.Assignment{InterviewerID: in.AssignedInterviewer}}, workflow.Now(ctx))
+			Assignment: &episode.Assignment{InterviewerID: in.AssignedInterviewer, OverrideReason: in.AssignmentOverride}}, workflow.Now(ctx))
 	}
 }
 

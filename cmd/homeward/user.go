@@ -20,6 +20,7 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	email := fs.String("email", "", "the user's email address (escalations and reminders go here)")
 	role := fs.String("role", "", "coordinator, interviewer, manager or admin")
 	commissioner := fs.String("commissioner", "", "the commissioner (local authority) the user works for, created if missing; leave out for the provider's own staff")
+	gender := fs.String("gender", "", "optional: the interviewer's gender, checked against a child's preferred worker gender")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,6 +39,9 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if !valid {
 		problems = append(problems, "--role must be coordinator, interviewer, manager or admin")
+	}
+	if len(*gender) > 200 {
+		problems = append(problems, "--gender must be at most 200 characters")
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
@@ -64,6 +68,11 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if err != nil {
 		return err
+	}
+	if g := strings.TrimSpace(*gender); g != "" {
+		if err := st.SetUserGender(ctx, u.ID, g); err != nil {
+			return err
+		}
 	}
 	if com.ID != "" {
 		if err := st.SetUserCommissioner(ctx, u.ID, com.ID); err != nil {
