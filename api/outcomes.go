@@ -36,6 +36,8 @@ type interviewRequest struct {
 	Venue        string                   `json:"venue"`
 	Notes        string                   `json:"notes"`
 	Record       *episode.InterviewRecord `json:"record"`
+	Covers       []string                 `json:"covers"`
+	TakeOver     bool                     `json:"take_over"`
 }
 
 type sharingRequest struct {
@@ -95,6 +97,8 @@ type OutcomeRecorded struct {
 	EpisodeID string            `json:"episode_id"`
 	Recorded  episode.EventType `json:"recorded"`
 	Episode   episode.Summary   `json:"episode"`
+	// Covered is what each episode a shared interview covered answered.
+	Covered []SharedResult `json:"covered,omitempty"`
 }
 
 // The builders below decode a request into an event. What an outcome may
@@ -160,9 +164,13 @@ func (h *handlers) interview(c *gin.Context) {
 		if r := req.Record; r != nil {
 			unknownWhenBlank(&r.RiskIndicators)
 		}
+		covers, err := h.coveredEpisodes(c, req.Covers, &p)
+		if err != nil {
+			return nil, err
+		}
 		ev.Interview = &episode.InterviewUpdate{
 			Outcome: episode.InterviewOutcome(req.Outcome), ScheduledFor: req.ScheduledFor.ptr(), HeldAt: req.HeldAt.ptr(),
-			Venue: req.Venue, Notes: req.Notes, Record: req.Record,
+			Venue: req.Venue, Notes: req.Notes, Record: req.Record, Covers: covers, TakeOver: req.TakeOver,
 		}
 		return p, nil
 	})

@@ -67,16 +67,16 @@ func (h *handlers) outcome(c *gin.Context, typ episode.EventType,
 	updateID := "outcome-" + uuid.NewString()
 	if key != "" {
 		updateID = scopedKey("outcome", user.ID, key)
-		if h.answerKept(c, updateID, hash) {
+		if h.answerKept(c, updateID, hash, ev) {
 			return
 		}
 	}
 	ans, err := h.sendOutcome(ctx, id, updateID, workflows.OutcomeInput{Event: ev, RequestHash: hash})
 	if err != nil {
-		h.outcomeFailed(c, updateID, key, hash, err)
+		h.outcomeFailed(c, updateID, key, hash, ev, err)
 		return
 	}
-	answerOutcome(c, ans, hash)
+	h.answerOutcome(c, ans, hash, ev, updateID)
 }
 
 // sendOutcome sends the update and waits, at most OutcomeTimeout, for the
@@ -88,7 +88,7 @@ func (h *handlers) sendOutcome(ctx context.Context, id, updateID string, in work
 }
 
 // answerKept answers from the answer kept for updateID, if there is one.
-func (h *handlers) answerKept(c *gin.Context, updateID, hash string) bool {
+func (h *handlers) answerKept(c *gin.Context, updateID, hash string, ev episode.Event) bool {
 	ans, err := h.Store.OutcomeAnswer(c.Request.Context(), updateID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -97,16 +97,22 @@ func (h *handlers) answerKept(c *gin.Context, updateID, hash string) bool {
 		h.serverError(c, "outcome answer", err)
 		return true
 	}
-	answerOutcome(c, ans, hash)
+	h.answerOutcome(c, ans, hash, ev, updateID)
 	return true
 }
 
-func answerOutcome(c *gin.Context, ans store.OutcomeAnswer, hash string) {
+// answerOutcome answers with the episode's answer; a held interview that
+// covers other episodes is then recorded on each of them (see shared.go).
+func (h *handlers) answerOutcome(c *gin.Context, ans store.OutcomeAnswer, hash string, ev episode.Event, updateID string) {
 	if ans.RequestHash != hash {
 		keyReused(c, "outcome")
 		return
 	}
-	c.JSON(http.StatusOK, OutcomeRecorded{EpisodeID: ans.EpisodeID, Recorded: ans.Recorded, Episode: ans.Episode})
+	body := OutcomeRecorded{EpisodeID: ans.EpisodeID, Recorded: ans.Recorded, Episode: ans.Episode}
+	if ev.Interview != nil && len(ev.Interview.Covers) > 0 {
+		body.Covered = h.shareInterview(c, ans, ev, updateID, hash)
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 func keyReused(c *gin.Context, what string) {
@@ -115,7 +121,7 @@ func keyReused(c *gin.Context, what string) {
 }
 
 // outcomeFailed answers an update the episode did not answer with a result.
-func (h *handlers) outcomeFailed(c *gin.Context, updateID, key, hash string, err error) {
+func (h *handlers) outcomeFailed(c *gin.Context, updateID, key, hash string, ev episode.Event, err error) {
 	var appErr *temporal.ApplicationError
 	switch {
 	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrNotAssigned:
@@ -132,7 +138,7 @@ func (h *handlers) outcomeFailed(c *gin.Context, updateID, key, hash string, err
 		invalid(c, problems{{Field: field, Reason: reason}})
 	case isNotFound(err) || isCompleted(err):
 		// The episode ended, perhaps with this very outcome.
-		if key != "" && h.answerKept(c, updateID, hash) {
+		if key != "" && h.answerKept(c, updateID, hash, ev) {
 			return
 		}
 		closed(c)

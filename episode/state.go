@@ -141,7 +141,8 @@ func (s *State) Check(ev Event) *Problem {
 	if !s.Status.Open() {
 		return conflict("status", "the episode is %s and accepts no more outcomes", s.Status)
 	}
-	if ev.ActorRole == RoleInterviewer && ev.Type != EventAssignment && s.AssignedInterviewer != ev.Actor {
+	takingOver := ev.Type == EventSharedInterview && ev.Shared != nil && ev.Shared.TakeOver
+	if ev.ActorRole == RoleInterviewer && ev.Type != EventAssignment && !takingOver && s.AssignedInterviewer != ev.Actor {
 		return conflict(FieldAssignedInterviewer, "the episode is not assigned to you")
 	}
 	if ev.Type == EventAssignment {
@@ -181,6 +182,8 @@ func (s *State) CheckSignalled(ev Event) *Problem {
 		return s.checkFollowUp(ev.FollowUp)
 	case EventActionPlan:
 		return s.checkActionPlan(ev.ActionPlan)
+	case EventSharedInterview:
+		return s.checkShared(ev.Shared)
 	case EventCarersAccount:
 		return s.checkCarersAccount(ev.Carers)
 	}
@@ -335,6 +338,8 @@ func (s *State) Apply(ev Event, now time.Time) {
 		s.note(now, "follow_up", "Follow-up recorded; episode completed", ev.Actor)
 	case EventActionPlan:
 		s.applyActionPlan(*ev.ActionPlan, ev.Actor, now)
+	case EventSharedInterview:
+		s.applyShared(*ev.Shared, ev.Actor, now)
 	case EventCarersAccount:
 		s.applyCarersAccount(*ev.Carers, ev.Actor, now)
 	}
@@ -460,6 +465,7 @@ func (s *State) applyInterview(u InterviewUpdate, actor string, now time.Time) {
 	case InterviewHeld:
 		held := u.HeldAt.UTC()
 		iv.Status, iv.HeldAt, iv.Record = InterviewHeld, &held, u.Record
+		iv.Covers = u.Covers
 		s.Status = StatusInterviewHeld
 		due := held.Add(s.Policy.FollowUpDelay)
 		s.FollowUp = &FollowUp{DueAt: due, OverdueAt: due.Add(s.Policy.FollowUpGrace)}
@@ -646,4 +652,41 @@ func WorkerGenderProblem(preferred string, a Assignment) *Problem {
 		return nil
 	}
 	return conflict("interviewer_id", "the child asked for a %s worker: choose another interviewer, or give override_reason", preferred)
+}
+
+// checkShared accepts a shared interview while this episode's own
+// interview has not been held and the episode is open.
+func (s *State) checkShared(sh *SharedInterview) *Problem {
+	if sh == nil {
+		return invalid("primary_episode_id", "is required")
+	}
+	switch s.Status {
+	case StatusInterviewHeld, StatusFollowUpDue:
+		return conflict("covers", "the interview of episode %s was already held", s.Reference)
+	}
+	if sh.HeldAt.Before(s.ReturnedAt) {
+		return invalid("held_at", "is before the child returned in episode %s (%s)", s.Reference, s.ReturnedAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// applyShared records the interview held on another episode of the child:
+// the offer counts as made when it was held (if it was not made before),
+// and the episode goes on to its own agreement and follow-up.
+func (s *State) applyShared(sh SharedInterview, actor string, now time.Time) {
+	if s.AssignedInterviewer != actor && sh.TakeOver {
+		s.AssignedInterviewer = actor
+		s.note(now, "assigned", "Taken over by the interviewer who held the shared interview", actor)
+	}
+	held := sh.HeldAt.UTC()
+	if s.OfferMadeAt == nil {
+		s.Offers++
+		s.OfferMadeAt = &held
+		within := !held.After(s.OfferDeadline)
+		s.OfferWithinDeadline = &within
+		s.note(now, "offer_made", fmt.Sprintf("Interview offered and held with episode %s (within deadline: %t)", sh.PrimaryReference, within), actor)
+	}
+	s.NextContact = nil
+	s.applyInterview(InterviewUpdate{Outcome: InterviewHeld, HeldAt: &held, Venue: sh.Venue, Record: sh.Record}, actor, now)
+	s.Interview.SharedFrom = sh.PrimaryReference
 }

@@ -175,6 +175,10 @@ const (
 	EventClosure        EventType = "closure"
 	EventActionPlan     EventType = "action_plan"
 	EventCarersAccount  EventType = "carers_account"
+	// EventSharedInterview records on this episode an interview held and
+	// recorded on another open episode of the same child, which covered
+	// this one too.
+	EventSharedInterview EventType = "shared_interview"
 )
 
 // Event is one outcome sent to the episode. Exactly one payload is set.
@@ -195,6 +199,21 @@ type Event struct {
 	Closure    *ClosureRequest  `json:"closure,omitempty"`
 	ActionPlan *ActionPlanInput `json:"action_plan,omitempty"`
 	Carers     *CarersAccount   `json:"carers_account,omitempty"`
+	Shared     *SharedInterview `json:"shared_interview,omitempty"`
+}
+
+// SharedInterview is one interview that covered several open episodes of
+// the child, as the episodes it covered receive it.
+type SharedInterview struct {
+	// Primary is the episode the interview was recorded on.
+	Primary          string           `json:"primary_episode_id"`
+	PrimaryReference string           `json:"primary_reference"`
+	HeldAt           time.Time        `json:"held_at"`
+	Venue            string           `json:"venue,omitempty"`
+	Record           *InterviewRecord `json:"record,omitempty"`
+	// TakeOver lets the interviewer take this episode over when it is
+	// assigned to someone else (or to nobody).
+	TakeOver bool `json:"take_over,omitempty"`
 }
 
 type Assignment struct {
@@ -261,6 +280,12 @@ type InterviewUpdate struct {
 	Venue        string           `json:"venue,omitempty"`
 	Notes        string           `json:"notes,omitempty"`
 	Record       *InterviewRecord `json:"record,omitempty"`
+	// Covers names other open episodes of the child that a held interview
+	// covered too (their ids); each receives it as a shared interview.
+	Covers []string `json:"covers,omitempty"`
+	// TakeOver: the interviewer takes over covered episodes that are not
+	// assigned to them.
+	TakeOver bool `json:"take_over,omitempty"`
 }
 
 // Answer to a risk indicator.
@@ -306,6 +331,11 @@ type Interview struct {
 	Record       *InterviewRecord `json:"record,omitempty"`
 	Missed       int              `json:"missed"`
 	Reschedules  int              `json:"reschedules"`
+	// Covers are the other episodes the held interview covered; SharedFrom
+	// is the reference of the episode it was recorded on, when this
+	// episode received it as a shared interview.
+	Covers     []string `json:"covers,omitempty"`
+	SharedFrom string   `json:"shared_from,omitempty"`
 	// History holds the updates not yet written to the case records;
 	// Entries counts them all.
 	History []InterviewEntry `json:"history"`

@@ -112,6 +112,8 @@ func (ev Event) Validate() Problems {
 		validateAttempt(&ps, ev.Attempt, ev.RecordedAt)
 	case EventInterview:
 		validateInterview(&ps, ev.Interview, ev.RecordedAt)
+	case EventSharedInterview:
+		validateShared(&ps, ev.Shared, ev.RecordedAt)
 	case EventAgreement:
 		validateAgreement(&ps, ev.Agreement)
 	case EventFollowUp:
@@ -166,6 +168,26 @@ func validateInterview(ps *Problems, u *InterviewUpdate, received time.Time) {
 	if u.Record != nil {
 		validateRecord(ps, u.Record)
 	}
+	if len(u.Covers) > 0 && u.Outcome != InterviewHeld {
+		ps.add("covers", "is only for a held interview")
+	}
+	if len(u.Covers) > MaxItems {
+		ps.add("covers", "must have at most %d items", MaxItems)
+	}
+}
+
+func validateShared(ps *Problems, sh *SharedInterview, received time.Time) {
+	if sh == nil || sh.Primary == "" {
+		ps.add("primary_episode_id", "is required")
+		return
+	}
+	ps.instant("held_at", sh.HeldAt, received)
+	if sh.Record == nil {
+		ps.add("record", "is required when the interview was held")
+	} else {
+		validateRecord(ps, sh.Record)
+	}
+	ps.text("venue", sh.Venue, MaxShortText)
 }
 
 func validateRecord(ps *Problems, r *InterviewRecord) {

@@ -89,6 +89,10 @@ type InterviewView struct {
 	Missed       int                      `json:"missed"`
 	Reschedules  int                      `json:"reschedules"`
 	Record       *episode.InterviewRecord `json:"record"`
+	// Covers and SharedFrom tie an interview that covered several episodes
+	// of the child to each of them.
+	Covers     []string `json:"covers,omitempty"`
+	SharedFrom string   `json:"shared_from,omitempty"`
 }
 
 // FollowUpView is the one-week follow-up.
@@ -384,6 +388,7 @@ func (s *Store) GetEpisode(ctx context.Context, caller Caller, id string) (Episo
 			d.Interview = &InterviewView{
 				Status: iv.Status, ScheduledFor: utcPtr(iv.ScheduledFor), Venue: iv.Venue,
 				HeldAt: utcPtr(iv.HeldAt), Missed: iv.Missed, Reschedules: iv.Reschedules, Record: iv.Record,
+				Covers: iv.Covers, SharedFrom: iv.SharedFrom,
 			}
 		}
 		if c := st.Closure; c != nil {
