@@ -453,6 +453,15 @@ func TestRepeatMissingThroughTheAPI(t *testing.T) {
 					t.Errorf("the email names the child")
 				}
 			}
+			// The child's record shows it.
+			testenv.Eventually(t, 20*time.Second, "the child's record shows the meeting call", func() bool {
+				st, body := env.Do(t, "GET", "/v1/children/"+child, tm.coordinator, nil)
+				var d struct {
+					StrategyMeetings []struct{ Reason string } `json:"strategy_meetings"`
+				}
+				_ = json.Unmarshal(body, &d)
+				return st == 200 && len(d.StrategyMeetings) == 1 && d.StrategyMeetings[0].Reason == "3 episodes opened within 30 days"
+			})
 		})
 	}
 }

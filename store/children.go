@@ -103,8 +103,11 @@ type ChildDetail struct {
 	Episodes              []ChildEpisode         `json:"episodes"`
 	EpisodeCounts         EpisodeCounts          `json:"episode_counts"`
 	Interviews            []InterviewLink        `json:"places_and_people"`
-	CreatedAt             time.Time              `json:"created_at"`
-	UpdatedAt             time.Time              `json:"updated_at"`
+	// StrategyMeetings are the repeat_missing escalations the child's
+	// record raised: the child went missing again and again.
+	StrategyMeetings []StrategyMeetingCall `json:"strategy_meetings"`
+	CreatedAt        time.Time             `json:"created_at"`
+	UpdatedAt        time.Time             `json:"updated_at"`
 }
 
 // ChildFilter selects children. Name matches first name, last name or
@@ -202,6 +205,9 @@ func (s *Store) GetChild(ctx context.Context, caller Caller, id string, now time
 			return err
 		}
 		d.EpisodeCounts = countRecent(d.Episodes, now)
+		if d.StrategyMeetings, err = queryStrategyMeetings(ctx, tx, uid); err != nil {
+			return err
+		}
 		d.Interviews, err = queryInterviewLinks(ctx, tx, uid)
 		return err
 	})
@@ -489,4 +495,33 @@ func (s *Store) ChildPreferredWorkerGender(ctx context.Context, childID string) 
 		return "", nil
 	}
 	return g, wrap("child preferred worker gender", err)
+}
+
+// StrategyMeetingCall is one repeat_missing escalation of the child.
+type StrategyMeetingCall struct {
+	EpisodeID   string     `json:"episode_id"`
+	Reference   string     `json:"reference"`
+	Reason      string     `json:"reason"`
+	TriggeredAt time.Time  `json:"triggered_at"`
+	SentAt      *time.Time `json:"sent_at"`
+}
+
+func queryStrategyMeetings(ctx context.Context, tx pgx.Tx, childID string) ([]StrategyMeetingCall, error) {
+	rows, err := tx.Query(ctx, `SELECT x.episode_id::text, x.reference, x.reason, x.triggered_at, x.sent_at
+		FROM escalations x JOIN episodes e ON e.id = x.episode_id
+		WHERE e.child_id = $1 AND x.kind = $2 ORDER BY x.triggered_at`, childID, string(episode.EscalationRepeatMissing))
+	if err != nil {
+		return nil, wrap("get child: strategy meetings", err)
+	}
+	out := []StrategyMeetingCall{}
+	var m StrategyMeetingCall
+	_, err = pgx.ForEachRow(rows, []any{&m.EpisodeID, &m.Reference, &m.Reason, &m.TriggeredAt, &m.SentAt}, func() error {
+		m.TriggeredAt, m.SentAt = m.TriggeredAt.UTC(), utcPtr(m.SentAt)
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("get child: strategy meetings", err)
+	}
+	return out, nil
 }

@@ -518,12 +518,20 @@ func TestLegalHoldMigrationBackfillsCommissioner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aMgr := mustUser(t, s, "Staff", "a.mgr@example.org", store.RoleManager)
-	if err := s.SetUserCommissioner(ctx, aMgr.ID, a.ID); err != nil {
+	// Users as the schema of migration 6 has them (later ones add columns).
+	rawUser := func(email string) string {
+		var id string
+		if err := s.Pool.QueryRow(ctx, `INSERT INTO users (id, name, email, role, token_hash) VALUES (gen_random_uuid(), 'Staff', $1, 'manager', $2)
+			RETURNING id::text`, email, []byte(email)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	aMgr, pMgr := rawUser("a.mgr@example.org"), rawUser("p.mgr@example.org")
+	if err := s.SetUserCommissioner(ctx, aMgr, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	pMgr := mustUser(t, s, "Staff", "p.mgr@example.org", store.RoleManager)
-	placers := map[string]string{aMgr.ID: a.ID, pMgr.ID: "", "someone-gone": ""}
+	placers := map[string]string{aMgr: a.ID, pMgr: "", "someone-gone": ""}
 	for placer := range placers {
 		child := seedChild(t, s, "2010-01-01")
 		if _, err := s.Pool.Exec(ctx, `INSERT INTO legal_holds (child_id, reason, placed_by) VALUES ($1, 'Court order', $2)`, child, placer); err != nil {
