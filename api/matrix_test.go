@@ -50,8 +50,9 @@ func TestAccessMatrix(t *testing.T) {
 		aIv2   = add("A interviewer (not assigned)", store.RoleInterviewer, a.ID)
 		bCoord = add("B coordinator", store.RoleCoordinator, b.ID)
 		bMgr   = add("B manager", store.RoleManager, b.ID)
+		aOff   = add("A commissioner officer", store.RoleCommissionerOfficer, a.ID)
 	)
-	everyone := []matrixUser{pCoord, pMgr, pAdmin, aCoord, aMgr, aIv, aIv2, bCoord, bMgr}
+	everyone := []matrixUser{pCoord, pMgr, pAdmin, aCoord, aMgr, aIv, aIv2, bCoord, bMgr, aOff}
 
 	// Returned 60 hours ago: the deadline warning escalates at once.
 	refA := referral(60 * time.Hour)
@@ -70,6 +71,7 @@ func TestAccessMatrix(t *testing.T) {
 		pCoord.name: {epA, epB}, pMgr.name: {epA, epB}, pAdmin.name: {epA, epB},
 		aCoord.name: {epA}, aMgr.name: {epA}, aIv.name: {epA}, aIv2.name: {},
 		bCoord.name: {epB}, bMgr.name: {epB},
+		aOff.name: {}, // reads reports, never case records
 	}
 	visible := func(u matrixUser, ep string) bool {
 		for _, id := range sees[u.name] {
@@ -337,6 +339,8 @@ func TestAccessMatrix(t *testing.T) {
 					t.Errorf("%s GET the child of %s: %d, want %d: %s", u.name, name[ep], st, want, body)
 				}
 				switch {
+				case u.user.Role == store.RoleCommissionerOfficer:
+					want = 403 // records nothing
 				case !visible(u, ep):
 					want = 404
 				case u.user.Role == store.RoleInterviewer:
@@ -462,7 +466,8 @@ func TestAccessMatrix(t *testing.T) {
 		for _, u := range everyone {
 			st, body := do(u.token, "GET", "/v1/episodes/"+c.ID, nil)
 			want := 404
-			if u.user.Role != store.RoleInterviewer && (u.user.CommissionerID == "" || u.user.CommissionerID == a.ID) {
+			if u.user.Role != store.RoleInterviewer && u.user.Role != store.RoleCommissionerOfficer &&
+				(u.user.CommissionerID == "" || u.user.CommissionerID == a.ID) {
 				want = 200
 			}
 			if u.user.ID == aIv.user.ID {

@@ -60,7 +60,7 @@ type OIDCConfig struct {
 }
 
 // rolePrecedence decides between several roles a token maps to.
-var rolePrecedence = []store.Role{store.RoleAdmin, store.RoleManager, store.RoleCoordinator, store.RoleInterviewer}
+var rolePrecedence = []store.Role{store.RoleAdmin, store.RoleManager, store.RoleCoordinator, store.RoleInterviewer, store.RoleCommissionerOfficer}
 
 // refusedAlgs are never accepted, whatever the configuration says.
 func refusedAlg(alg string) bool {
@@ -466,6 +466,12 @@ func (h *handlers) authenticateJWT(c *gin.Context, raw string) {
 			return
 		}
 		commissioner = &cid
+	}
+	if role == store.RoleCommissionerOfficer && (commissioner == nil || *commissioner == "") {
+		abort(c, http.StatusForbidden, "A commissioner officer works for one commissioner: the identity provider must send the "+
+			a.cfg.CommissionerClaim+" claim with the commissioner's name.",
+			Detail{Field: "commissioner", Reason: "a commissioner officer needs a commissioner"})
+		return
 	}
 	user, err := h.Store.UserByOIDC(ctx, tok.Issuer, tok.Subject)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

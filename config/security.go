@@ -103,7 +103,7 @@ func loadSecurity(get func(key, def string) string) (Security, []error) {
 			from, to, ok := strings.Cut(pair, "=")
 			from, to = strings.TrimSpace(from), strings.TrimSpace(to)
 			if !ok || from == "" || !roleNames[to] {
-				errs = append(errs, fmt.Errorf("HOMEWARD_OIDC_ROLE_MAP: %q must be claim-value=role with role one of coordinator, interviewer, manager, admin", pair))
+				errs = append(errs, fmt.Errorf("HOMEWARD_OIDC_ROLE_MAP: %q must be claim-value=role with role one of coordinator, interviewer, manager, admin, commissioner_officer", pair))
 				continue
 			}
 			s.OIDCRoleMap[from] = to

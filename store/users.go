@@ -19,10 +19,14 @@ const (
 	RoleInterviewer Role = "interviewer"
 	RoleManager     Role = "manager"
 	RoleAdmin       Role = "admin"
+	// RoleCommissionerOfficer reads one commissioner's reports, KPIs and
+	// exports, and acknowledges reports; it records nothing else and sees
+	// no case records.
+	RoleCommissionerOfficer Role = "commissioner_officer"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleCoordinator, RoleInterviewer, RoleManager, RoleAdmin}
+var Roles = []Role{RoleCoordinator, RoleInterviewer, RoleManager, RoleAdmin, RoleCommissionerOfficer}
 
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool {

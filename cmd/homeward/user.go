@@ -18,7 +18,7 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "the user's name")
 	email := fs.String("email", "", "the user's email address (escalations and reminders go here)")
-	role := fs.String("role", "", "coordinator, interviewer, manager or admin")
+	role := fs.String("role", "", "coordinator, interviewer, manager, admin or commissioner_officer")
 	commissioner := fs.String("commissioner", "", "the commissioner (local authority) the user works for, created if missing; leave out for the provider's own staff")
 	gender := fs.String("gender", "", "optional: the interviewer's gender, checked against a child's preferred worker gender")
 	if err := fs.Parse(args); err != nil {
@@ -38,7 +38,10 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if !valid {
-		problems = append(problems, "--role must be coordinator, interviewer, manager or admin")
+		problems = append(problems, "--role must be coordinator, interviewer, manager, admin or commissioner_officer")
+	}
+	if store.Role(*role) == store.RoleCommissionerOfficer && strings.TrimSpace(*commissioner) == "" {
+		problems = append(problems, "--commissioner is required for a commissioner_officer")
 	}
 	if len(*gender) > 200 {
 		problems = append(problems, "--gender must be at most 200 characters")
