@@ -59,6 +59,8 @@ var auditActions = map[string]string{
 	"PATCH /v1/children/:id":                 "child.update",
 	"POST /v1/codec/encode":                  "codec.encode",
 	"POST /v1/codec/decode":                  "codec.decode",
+	"GET /v1/exports/ssda903/missing.csv":    "export.ssda903_missing",
+	"GET /v1/exports/annex-a-list8.csv":      "export.annex_a_list8",
 }
 
 // notAudited are /v1 routes that touch no case data.
