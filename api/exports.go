@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"time"
+	_ "time/tzdata" // Europe/London must load on machines without zoneinfo
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -20,6 +21,21 @@ import (
 // as CSV files for a commissioner. They hold personal data (a child's
 // local-authority id and date of birth), so every export is audited, and
 // the file name carries only the commissioner's id and the period.
+
+// london is the time zone of the returns' calendar dates.
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic("api: Europe/London: " + err.Error()) // embedded by time/tzdata
+	}
+	return loc
+}()
+
+// today is the calendar date in London, as midnight UTC.
+func today(now time.Time) time.Time {
+	y, m, d := now.In(london).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
 
 func (h *handlers) exportRoutes(v1 *gin.RouterGroup) {
 	readers := allow(store.RoleManager, store.RoleAdmin, store.RoleCommissionerOfficer)
@@ -93,13 +109,13 @@ func sendCSV(c *gin.Context, name string, header []string, rows [][]string) {
 var ssda903Header = []string{"CHILD", "DOB", "MISSING", "MIS_START", "MIS_END"}
 
 func (h *handlers) ssda903Missing(c *gin.Context) {
-	year, yearOK := collectionYear(c.Query("year"), h.now())
+	year, yearOK := collectionYear(c.Query("year"), today(h.now()))
 	id, ok := h.exportCommissioner(c)
 	if !ok {
 		return
 	}
 	if !yearOK {
-		invalid(c, problems{{Field: "year", Reason: fmt.Sprintf("must be the year a collection starts (1 April), from 2000 to %d", h.now().Year())}})
+		invalid(c, problems{{Field: "year", Reason: fmt.Sprintf("must be the year a collection starts (1 April), from 2000 to %d", today(h.now()).Year())}})
 		return
 	}
 	from := time.Date(year, time.April, 1, 0, 0, 0, 0, time.UTC)
@@ -237,7 +253,7 @@ func (h *handlers) annexAList8(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err != nil || asOf.After(h.now()) {
+	if err != nil || asOf.After(today(h.now())) {
 		invalid(c, problems{{Field: "as_of", Reason: "must be a date YYYY-MM-DD, not after today"}})
 		return
 	}

@@ -270,3 +270,62 @@ func TestExportSSDA903RefusesWhatTheReturnWouldReject(t *testing.T) {
 		t.Errorf("episodes to fix:\n%s\nwant\n%s", strings.Join(sortedIDs(found), "\n"), strings.Join(sortedIDs(wantFound), "\n"))
 	}
 }
+
+func TestExportAnnexAList8(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	a := env.Commissioner.ID
+	b := env.AddCommissioner(t, "Bexton").ID
+	_, tok := env.AddUserIn(t, store.RoleCommissionerOfficer, a)
+	child := func(la string) string { return seedChild(t, env, a, la, "2010-01-01") }
+	k1, k2, k3, k4, k5, k6 := child("LA101"), child("LA102"), child("LA103"), child("LA104"), child("LA105"), child("LA106")
+	ep := func(child, category, status, from string, offered bool, declines int) seedEp {
+		e := seedEp{commissioner: a, child: child, category: category, status: status, missing: at(from),
+			returned: at(from).Add(6 * time.Hour), declines: declines}
+		if offered {
+			e.offerMade = at(from)
+		}
+		return e
+	}
+	// The 12 months up to 30 June 2026: episodes that started (in London)
+	// from 1 July 2025 to 30 June 2026.
+	seedEpisode(t, env, ep(k1, "missing", "completed", "2025-08-01T10:00:00Z", true, 0))
+	seedEpisode(t, env, ep(k1, "away_from_placement", "completed", "2025-09-01T10:00:00Z", true, 0))
+	seedEpisode(t, env, ep(k1, "missing", "declined", "2026-05-01T10:00:00Z", true, 1))  // the last: offered, declined
+	seedEpisode(t, env, ep(k1, "missing", "completed", "2025-06-30T22:30:00Z", true, 0)) // 30 June 2025 in London: before
+	dup := ep(k1, "missing", "closed", "2026-06-10T10:00:00Z", false, 0)
+	dup.closure = "duplicate"
+	seedEpisode(t, env, dup)
+	seedEpisode(t, env, ep(k2, "missing", "awaiting_contact", "2026-06-01T10:00:00Z", false, 0))
+	seedEpisode(t, env, ep(k2, "missing", "awaiting_contact", "2026-06-30T23:30:00Z", false, 0)) // 1 July in London: after
+	seedEpisode(t, env, ep(k3, "missing", "closed", "2026-02-01T10:00:00Z", false, 0))
+	seedEpisode(t, env, ep(k4, "away_from_placement", "completed", "2026-03-01T10:00:00Z", true, 0))
+	seedEpisode(t, env, ep(k5, "missing", "interview_scheduled", "2026-04-01T10:00:00Z", true, 0))
+	seedEpisode(t, env, ep(k6, "missing", "reoffer_pending", "2026-01-10T10:00:00Z", true, 1))
+	notLA := ep(child("LA107"), "missing", "completed", "2026-01-10T10:00:00Z", true, 0)
+	notLA.notLookedAfter = true
+	seedEpisode(t, env, notLA)
+	other := ep(seedChild(t, env, b, "LA108", "2010-01-01"), "missing", "completed", "2026-01-10T10:00:00Z", true, 0)
+	other.commissioner = b
+	seedEpisode(t, env, other)
+
+	want := strings.Join([]string{
+		"Child ID,Missing episodes in the last 12 months,Absent episodes in the last 12 months," +
+			"Offered a return interview after the last missing episode,Accepted the return interview after the last missing episode",
+		"LA101,2,1,Yes,No",
+		"LA102,1,0,Unknown,Unknown",
+		"LA103,1,0,No,Unknown",
+		"LA104,0,1,,",
+		"LA105,1,0,Yes,Yes",
+		"LA106,1,0,Yes,No",
+	}, "\n") + "\n"
+	st, body := env.Do(t, "GET", "/v1/exports/annex-a-list8.csv?as_of=2026-06-30", tok, nil)
+	if st != 200 || string(body) != want {
+		t.Fatalf("export: %d\n%s\nwant\n%s", st, body, want)
+	}
+	for _, q := range []string{"as_of=2026-13-01", "as_of=", "as_of=" + time.Now().AddDate(0, 0, 2).Format(time.DateOnly)} {
+		st, body := env.Do(t, "GET", "/v1/exports/annex-a-list8.csv?"+q, tok, nil)
+		wantError(t, st, body, 400, "invalid_request", "as_of")
+	}
+	st, body = env.Do(t, "GET", "/v1/exports/annex-a-list8.csv?as_of=2026-06-30&commissioner_id="+b, tok, nil)
+	wantError(t, st, body, 404, "not_found", "commissioner_id")
+}

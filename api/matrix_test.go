@@ -316,6 +316,40 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	})
 
+	// The statutory exports: managers, admins and commissioner officers; a
+	// commissioner's only their own (another's is 404, as none; left out,
+	// their own), the provider's naming one (left out: 400). A past year
+	// keeps the matrix's own episodes, whose children have no
+	// local-authority id, out of the SSDA903 file.
+	t.Run("statutory exports", func(t *testing.T) {
+		routes := []string{"/v1/exports/ssda903/missing.csv?year=2020", "/v1/exports/annex-a-list8.csv?as_of=" + time.Now().Format(time.DateOnly)}
+		for _, u := range everyone {
+			r := u.user.Role
+			allowed := r == store.RoleManager || r == store.RoleAdmin || r == store.RoleCommissionerOfficer
+			for _, route := range routes {
+				for _, c := range []store.Commissioner{a, b, {ID: ""}} {
+					want := 403
+					switch {
+					case !allowed:
+					case c.ID == "" && u.user.CommissionerID == "":
+						want = 400
+					case c.ID == "" || u.user.CommissionerID == "" || u.user.CommissionerID == c.ID:
+						want = 200
+					default:
+						want = 404
+					}
+					path := route
+					if c.ID != "" {
+						path += "&commissioner_id=" + c.ID
+					}
+					if st, body := env.Do(t, "GET", path, u.token, nil); st != want {
+						t.Errorf("%s GET %s: %d, want %d: %s", u.name, path, st, want, body)
+					}
+				}
+			}
+		}
+	})
+
 	// A child is seen as its episodes are: by its commissioner's staff, the
 	// provider's, and the interviewer of an assigned episode; anyone else
 	// gets 404 and an empty list. PATCH is for coordinators, managers and
