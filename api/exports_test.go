@@ -242,6 +242,14 @@ func TestExportSSDA903RefusesWhatTheReturnWouldReject(t *testing.T) {
 	noDOB, _ := seedEpisode(t, env, ep(seedChild(t, env, a, "LA010", ""), "2025-07-01T10:00:00Z", "2025-07-02T10:00:00Z"))
 	beforeBirth, _ := seedEpisode(t, env, ep(seedChild(t, env, a, "LA011", "2025-08-01"), "2025-07-01T10:00:00Z", "2025-07-02T10:00:00Z"))
 	noID, _ := seedEpisode(t, env, ep(seedChild(t, env, a, "", "2012-01-01"), "2025-07-01T10:00:00Z", "2025-07-02T10:00:00Z"))
+	other := seedChild(t, env, a, "LA012", "2012-01-01")
+	endFirst, _ := seedEpisode(t, env, ep(other, "2025-07-03T10:00:00Z", "2025-07-02T10:00:00Z"))
+	noStart := ep(other, "2025-09-01T10:00:00Z", "2025-09-02T10:00:00Z")
+	noStart.missing = nil
+	noStartID, _ := seedEpisode(t, env, noStart)
+	noCode := ep(other, "2025-10-01T10:00:00Z", "2025-10-02T10:00:00Z")
+	noCode.category = "unknown"
+	noCodeID, _ := seedEpisode(t, env, noCode)
 
 	st, body := env.Do(t, "GET", "/v1/exports/ssda903/missing.csv?year=2025&commissioner_id="+a, tok, nil)
 	wantError(t, st, body, 409, "conflict", "episodes")
@@ -265,6 +273,7 @@ func TestExportSSDA903RefusesWhatTheReturnWouldReject(t *testing.T) {
 	wantFound := []string{
 		first + " overlapping_periods", second + " overlapping_periods", noDOB + " date_of_birth_missing",
 		beforeBirth + " start_before_date_of_birth", noID + " child_id_missing",
+		endFirst + " end_before_start", noStartID + " start_missing", noCodeID + " code_invalid",
 	}
 	if strings.Join(sortedIDs(found), "\n") != strings.Join(sortedIDs(wantFound), "\n") {
 		t.Errorf("episodes to fix:\n%s\nwant\n%s", strings.Join(sortedIDs(found), "\n"), strings.Join(sortedIDs(wantFound), "\n"))
