@@ -310,6 +310,15 @@ func TestExportAnnexAList8(t *testing.T) {
 	seedEpisode(t, env, ep(k4, "away_from_placement", "completed", "2026-03-01T10:00:00Z", true, 0))
 	seedEpisode(t, env, ep(k5, "missing", "interview_scheduled", "2026-04-01T10:00:00Z", true, 0))
 	seedEpisode(t, env, ep(k6, "missing", "reoffer_pending", "2026-01-10T10:00:00Z", true, 1))
+	// Accepted, then closed when the child moved away: the accepted offer stays.
+	moved := ep(child("LA109"), "missing", "closed", "2026-02-10T10:00:00Z", true, 0)
+	moved.closure = "moved_out_of_area"
+	movedID, _ := seedEpisode(t, env, moved)
+	if _, err := env.Store.Pool.Exec(context.Background(), `INSERT INTO contact_attempts
+		(episode_id, seq, method, outcome, attempted_at, recorded_at) VALUES ($1, 1, 'phone', 'reached_offered', $2, $2)`,
+		movedID, at("2026-02-10T18:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
 	notLA := ep(child("LA107"), "missing", "completed", "2026-01-10T10:00:00Z", true, 0)
 	notLA.notLookedAfter = true
 	seedEpisode(t, env, notLA)
@@ -326,6 +335,7 @@ func TestExportAnnexAList8(t *testing.T) {
 		"LA104,0,1,,",
 		"LA105,1,0,Yes,Yes",
 		"LA106,1,0,Yes,No",
+		"LA109,1,0,Yes,Yes",
 	}, "\n") + "\n"
 	st, body := env.Do(t, "GET", "/v1/exports/annex-a-list8.csv?as_of=2026-06-30", tok, nil)
 	if st != 200 || string(body) != want {
