@@ -142,6 +142,7 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	h.holdRoutes(v1)
 	h.policyRoutes(v1)
 	h.childRoutes(v1)
+	h.kpiRoutes(v1)
 	codec := h.codec()
 	v1.POST("/codec/encode", providerAdmin, codec)
 	v1.POST("/codec/decode", providerAdmin, codec)
