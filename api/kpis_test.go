@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,8 @@ func kpiAt(t *testing.T, s string) *time.Time {
 	return &v
 }
 
-// seedKPIEpisode writes ep's records as the projection writes them.
+// seedKPIEpisode writes ep's records as the projection writes them (the
+// store's tests check SaveEpisode keeps first_held_at and offer_accepted).
 func seedKPIEpisode(t *testing.T, s *store.Store, ep kpiEpisode) {
 	t.Helper()
 	ctx := context.Background()
@@ -54,10 +56,12 @@ func seedKPIEpisode(t *testing.T, s *store.Store, ep kpiEpisode) {
 	}
 	exec(`INSERT INTO children (id, commissioner_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, ep.child, ep.commissioner)
 	exec(`INSERT INTO episodes (id, reference, child_id, status, looked_after, reported_missing_at, returned_at, opened_at,
-			offer_deadline, offer_made_at, follow_up_due_at, follow_up_completed_at, state, state_version, updated_at, commissioner_id)
-		VALUES ($1, 'HW-KPI', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '{}', 1, $7, $12)`,
+			offer_deadline, offer_made_at, follow_up_due_at, follow_up_completed_at, state, state_version, updated_at, commissioner_id,
+			first_held_at, offer_accepted)
+		VALUES ($1, 'HW-KPI', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '{}', 1, $7, $12, $13, $14)`,
 		id, ep.child, ep.status, ep.lookedAfter, kpiAt(t, ep.reported), kpiAt(t, ep.returned), kpiAt(t, ep.opened),
-		kpiAt(t, ep.deadline), kpiAt(t, ep.offer), kpiAt(t, ep.followDue), kpiAt(t, ep.followDone), ep.commissioner)
+		kpiAt(t, ep.deadline), kpiAt(t, ep.offer), kpiAt(t, ep.followDue), kpiAt(t, ep.followDone), ep.commissioner,
+		kpiAt(t, ep.held), slices.Contains(ep.attempts, "reached_offered"))
 	for i, outcome := range ep.attempts {
 		exec(`INSERT INTO contact_attempts (episode_id, seq, method, outcome, attempted_at, recorded_at)
 			VALUES ($1, $2, 'phone', $3, $4, $4)`, id, i+1, outcome, kpiAt(t, ep.returned))
