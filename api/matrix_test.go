@@ -350,6 +350,28 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	})
 
+	// KPIs: managers, admins and commissioner officers; a commissioner's
+	// only their own (naming another is 400), the provider's any.
+	t.Run("GET /v1/reports/kpis", func(t *testing.T) {
+		for _, u := range everyone {
+			reader := u.user.Role == store.RoleManager || u.user.Role == store.RoleAdmin ||
+				u.user.Role == store.RoleCommissionerOfficer
+			for _, c := range []store.Commissioner{a, b} {
+				want := 403
+				switch {
+				case reader && (u.user.CommissionerID == "" || u.user.CommissionerID == c.ID):
+					want = 200
+				case reader:
+					want = 400
+				}
+				path := "/v1/reports/kpis?commissioner_id=" + c.ID + "&from=2025-01-01&to=2025-12-31"
+				if st, body := env.Do(t, "GET", path, u.token, nil); st != want {
+					t.Errorf("%s GET the KPIs of %s: %d, want %d: %s", u.name, c.Name, st, want, body)
+				}
+			}
+		}
+	})
+
 	// A child is seen as its episodes are: by its commissioner's staff, the
 	// provider's, and the interviewer of an assigned episode; anyone else
 	// gets 404 and an empty list. PATCH is for coordinators, managers and

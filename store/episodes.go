@@ -127,14 +127,14 @@ INSERT INTO episodes (
 	offer_made_at, offer_within_deadline, offers, declines, assigned_interviewer_id,
 	next_contact_method, next_contact_due_at, next_contact_purpose, follow_up_due_at,
 	follow_up_completed_at, ended_at, contact, preferences, state, state_version, updated_at, projected_at,
-	commissioner_id
+	commissioner_id, first_held_at, offer_accepted
 ) VALUES (
 	@id, @reference, @child_id, @status, @category, @risk_grade, @looked_after, @police_reference,
 	@referral_source, @reported_missing_at, @returned_at, @opened_at, @opened_by, @offer_deadline,
 	@offer_made_at, @offer_within_deadline, @offers, @declines, @assigned_interviewer_id,
 	@next_contact_method, @next_contact_due_at, @next_contact_purpose, @follow_up_due_at,
 	@follow_up_completed_at, @ended_at, @contact, @preferences, @state, @state_version, @updated_at, now(),
-	@commissioner_id
+	@commissioner_id, @first_held_at, @offer_accepted
 )
 ON CONFLICT (id) DO UPDATE SET
 	reference = EXCLUDED.reference,
@@ -168,7 +168,10 @@ ON CONFLICT (id) DO UPDATE SET
 	updated_at = EXCLUDED.updated_at,
 	projected_at = now(),
 	-- Fixed when the episode opened; a snapshot without one keeps it.
-	commissioner_id = COALESCE(episodes.commissioner_id, EXCLUDED.commissioner_id)
+	commissioner_id = COALESCE(episodes.commissioner_id, EXCLUDED.commissioner_id),
+	-- Kept for the KPI report: a snapshot holds only the attempts not yet saved.
+	first_held_at = COALESCE(episodes.first_held_at, EXCLUDED.first_held_at),
+	offer_accepted = episodes.offer_accepted OR EXCLUDED.offer_accepted
 WHERE episodes.state_version < EXCLUDED.state_version
 RETURNING state_version`
 
@@ -196,6 +199,17 @@ func episodeArgs(id string, st episode.State, stateJSON []byte) pgx.NamedArgs {
 		"state_version":           int64(st.Version),
 		"updated_at":              lastChange(st),
 		"commissioner_id":         nullableID(st.CommissionerID),
+		"first_held_at":           (*time.Time)(nil),
+		"offer_accepted":          false,
+	}
+	if iv := st.Interview; iv != nil && iv.HeldAt != nil {
+		held := iv.HeldAt.UTC()
+		a["first_held_at"] = &held
+	}
+	for _, at := range st.ContactAttempts {
+		if at.Outcome == episode.OutcomeReachedOffered {
+			a["offer_accepted"] = true
+		}
 	}
 	if a["reference"] == "" {
 		a["reference"] = episode.Reference(id)
