@@ -229,6 +229,12 @@ func TestHotspotsRankingAndPartnershipForm(t *testing.T) {
 		}
 	}
 
+	testenv.Eventually(t, 10*time.Second, "the officer's reading audited as report.hotspots", func() bool {
+		var n int
+		err := env.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log
+			WHERE action = 'report.hotspots' AND role = 'commissioner_officer' AND status = 200`).Scan(&n)
+		return err == nil && n == 1
+	})
 	st, body := env.Do(t, "GET", "/v1/reports/hotspots?"+period, off, nil)
 	wantError(t, st, body, 403, "forbidden", "for")
 	st, body = env.Do(t, "GET", "/v1/reports/hotspots?for=partnership&commissioner_id="+a+"&"+period, otherOff, nil)
