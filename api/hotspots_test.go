@@ -192,6 +192,10 @@ func TestHotspotsRankingAndPartnershipForm(t *testing.T) {
 	early := *at("2025-05-31T22:30:00Z")
 	seedNamed(t, env, episode(elm), 1, early, "address", "12 Elm Street", "LS9", "")
 
+	// An episode closed as a duplicate is left out.
+	dup, _ := seedEpisode(t, env, seedEp{commissioner: a, child: elm, returned: held.Add(-time.Hour), closure: "duplicate"})
+	seedNamed(t, env, dup, 1, held, "address", "12 Elm Street", "LS9", "")
+
 	period := "from=2025-06-01&to=2025-06-30"
 	h := getHotspots(t, env, mgr, period)
 	var got []string

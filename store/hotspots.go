@@ -89,7 +89,8 @@ func (s *Store) PersonOfConcernKnown(ctx context.Context, id, commissionerID str
 // officers see no case rows under row-level security. The period is the
 // interviews' held_at, by Europe/London calendar dates, from and to
 // inclusive. An episode without a child record counts as a child of its
-// own.
+// own; one closed as opened in error or a duplicate is left out, as the
+// exports leave it out.
 
 // HotspotPlace is a place (or, by district, every place of a type in one
 // postcode district) with the children and episodes it was named for.
@@ -111,7 +112,8 @@ type HotspotPerson struct {
 }
 
 const hotspotPeriod = `e.commissioner_id = $1
-	AND (x.held_at AT TIME ZONE 'Europe/London')::date BETWEEN $2::date AND $3::date`
+	AND (x.held_at AT TIME ZONE 'Europe/London')::date BETWEEN $2::date AND $3::date
+	AND COALESCE(e.state->'closure'->>'reason', '') NOT IN ('opened_in_error', 'duplicate')`
 
 // HotspotPlaces ranks the places held interviews of commissionerID named
 // in the period by distinct children, then episodes. Places of one type
