@@ -90,6 +90,10 @@ func TestHotspotsFromHeldInterviews(t *testing.T) {
 		map[string]any{"person_id": uuid.NewString(), "description": "someone"}}}, 400)
 	wantError(t, 400, body, 400, "invalid_request", "record.people_of_concern[0].person_id")
 
+	// The record's limits are the episode's, named field by field.
+	_, body = held(map[string]any{"places": []any{map[string]any{"type": "park", "postcode_district": "LS8 1AB"}}}, 400)
+	wantError(t, 400, body, 400, "invalid_request", "record.places[0].postcode_district")
+
 	second, _ := held(map[string]any{
 		"places":            []any{map[string]any{"type": "park", "name": "roundhay park", "postcode_district": "LS8"}},
 		"people_of_concern": []any{map[string]any{"person_id": strings.ToUpper(tom), "description": "Tom"}},
