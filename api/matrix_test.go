@@ -372,6 +372,39 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	})
 
+	// Hot spots: managers and admins in either form; commissioner officers
+	// only the partnership form (403 for the managers'); the commissioner
+	// rules as for the exports.
+	t.Run("hot spots", func(t *testing.T) {
+		day := time.Now().Format(time.DateOnly)
+		for _, u := range everyone {
+			r := u.user.Role
+			for _, form := range []string{"managers", "partnership"} {
+				allowed := r == store.RoleManager || r == store.RoleAdmin ||
+					(r == store.RoleCommissionerOfficer && form == "partnership")
+				for _, c := range []store.Commissioner{a, b, {ID: ""}} {
+					want := 403
+					switch {
+					case !allowed:
+					case c.ID == "" && u.user.CommissionerID == "":
+						want = 400
+					case c.ID == "" || u.user.CommissionerID == "" || u.user.CommissionerID == c.ID:
+						want = 200
+					default:
+						want = 404
+					}
+					path := "/v1/reports/hotspots?from=" + day + "&to=" + day + "&for=" + form
+					if c.ID != "" {
+						path += "&commissioner_id=" + c.ID
+					}
+					if st, body := env.Do(t, "GET", path, u.token, nil); st != want {
+						t.Errorf("%s GET %s: %d, want %d: %s", u.name, path, st, want, body)
+					}
+				}
+			}
+		}
+	})
+
 	// A child is seen as its episodes are: by its commissioner's staff, the
 	// provider's, and the interviewer of an assigned episode; anyone else
 	// gets 404 and an empty list. PATCH is for coordinators, managers and

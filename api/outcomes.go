@@ -163,6 +163,9 @@ func (h *handlers) interview(c *gin.Context) {
 		p.instant("held_at", req.HeldAt, false)
 		if r := req.Record; r != nil {
 			unknownWhenBlank(&r.RiskIndicators)
+			if err := h.knownPeople(ctx, r.PeopleOfConcern, episodeCommissioner(c), &p); err != nil {
+				return nil, err
+			}
 		}
 		covers, err := h.coveredEpisodes(c, req.Covers, &p)
 		if err != nil {
@@ -174,6 +177,27 @@ func (h *handlers) interview(c *gin.Context) {
 		}
 		return p, nil
 	})
+}
+
+// knownPeople checks that each person_id names a known person of concern
+// of the episode's commissioner, in the canonical form the episode checks.
+func (h *handlers) knownPeople(ctx context.Context, people []episode.PersonOfConcern, commissioner string, p *problems) error {
+	for i := range people {
+		person := &people[i]
+		u, err := uuid.Parse(person.PersonID)
+		if err != nil {
+			continue // none, or the episode names it as not a uuid
+		}
+		person.PersonID = u.String() // as the records hold it
+		known, err := h.Store.PersonOfConcernKnown(ctx, person.PersonID, commissioner)
+		if err != nil {
+			return err
+		}
+		if !known {
+			p.add(fmt.Sprintf("record.people_of_concern[%d].person_id", i), "must name a known person of concern of the episode's commissioner")
+		}
+	}
+	return nil
 }
 
 // unknownWhenBlank records a risk indicator that was not answered as unknown.

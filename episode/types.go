@@ -320,6 +320,38 @@ type InterviewRecord struct {
 	SafeguardingDetails string         `json:"safeguarding_details,omitempty"`
 	FollowUpSupport     []string       `json:"follow_up_support,omitempty"`
 	ReferralsMade       []string       `json:"referrals_made,omitempty"`
+	// Places and PeopleOfConcern are where the child went and whom with,
+	// collated across episodes into the commissioner's hot spots.
+	Places          []Place           `json:"places,omitempty"`
+	PeopleOfConcern []PersonOfConcern `json:"people_of_concern,omitempty"`
+}
+
+// PlaceType is what kind of place a child went to.
+type PlaceType string
+
+const (
+	PlaceAddress    PlaceType = "address"
+	PlacePark       PlaceType = "park"
+	PlaceTownCentre PlaceType = "town_centre"
+	PlaceStation    PlaceType = "station"
+	PlaceParty      PlaceType = "party"
+	PlaceOther      PlaceType = "other"
+)
+
+// Place is a place the child went to while away: a named place, a postcode
+// district (the outward code, such as "LS1"), or both.
+type Place struct {
+	Type             PlaceType `json:"type"`
+	Name             string    `json:"name,omitempty"`
+	PostcodeDistrict string    `json:"postcode_district,omitempty"`
+}
+
+// PersonOfConcern is someone the child was with who may pose a risk.
+// PersonID names a known person of concern of the same commissioner when
+// the interviewer matches them; without it the record makes a new one.
+type PersonOfConcern struct {
+	PersonID    string `json:"person_id,omitempty"`
+	Description string `json:"description"`
 }
 
 // Interview is the current state of the interview.

@@ -1,6 +1,7 @@
 package episode
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -217,6 +218,55 @@ func validateRecord(ps *Problems, r *InterviewRecord) {
 	ps.text("record.who_with", r.WhoWith, MaxText)
 	ps.text("record.what_happened", r.WhatHappened, MaxText)
 	ps.text("record.safeguarding_details", r.SafeguardingDetails, MaxText)
+	validatePlaces(ps, r.Places)
+	validatePeople(ps, r.PeopleOfConcern)
+}
+
+// postcodeDistrict is a UK outward code, checked loosely: one or two
+// letters, a digit, and an optional digit or letter ("M1", "LS14", "EC1A").
+// It does not check that the district exists.
+var postcodeDistrict = regexp.MustCompile(`^[A-Za-z]{1,2}[0-9][0-9A-Za-z]?$`)
+
+func validatePlaces(ps *Problems, places []Place) {
+	if len(places) > MaxItems {
+		ps.add("record.places", "must have at most %d items", MaxItems)
+		return
+	}
+	for i, p := range places {
+		f := "record.places[" + strconv.Itoa(i) + "]"
+		switch p.Type {
+		case PlaceAddress, PlacePark, PlaceTownCentre, PlaceStation, PlaceParty, PlaceOther:
+		default:
+			ps.add(f+".type", "must be one of address, park, town_centre, station, party, other")
+		}
+		if strings.TrimSpace(p.Name) == "" && p.PostcodeDistrict == "" {
+			ps.add(f+".name", "is required unless postcode_district is given")
+		}
+		ps.text(f+".name", p.Name, MaxShortText)
+		if p.PostcodeDistrict != "" && !postcodeDistrict.MatchString(p.PostcodeDistrict) {
+			ps.add(f+".postcode_district", "must be a UK postcode district (the outward code, such as LS1 or M14)")
+		}
+	}
+}
+
+// isUUID is a uuid in its canonical form, as the records store it.
+var isUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString
+
+func validatePeople(ps *Problems, people []PersonOfConcern) {
+	if len(people) > MaxItems {
+		ps.add("record.people_of_concern", "must have at most %d items", MaxItems)
+		return
+	}
+	for i, p := range people {
+		f := "record.people_of_concern[" + strconv.Itoa(i) + "]"
+		if strings.TrimSpace(p.Description) == "" {
+			ps.add(f+".description", "is required")
+		}
+		ps.text(f+".description", p.Description, MaxShortText)
+		if p.PersonID != "" && !isUUID(p.PersonID) {
+			ps.add(f+".person_id", "must be a uuid")
+		}
+	}
 }
 
 func validateAgreement(ps *Problems, a *Agreement) {

@@ -344,6 +344,7 @@ func saveChildRows(ctx context.Context, tx pgx.Tx, id string, st episode.State) 
 			id, f.DueAt.UTC(), f.OverdueAt.UTC(), utcPtr(f.CompletedAt), actions, f.Outcome, f.RecordedBy)
 	}
 	queueActionPlan(b, id, st)
+	queueHotspots(b, id, st)
 	reference := st.Reference
 	if reference == "" {
 		reference = episode.Reference(id)
