@@ -137,15 +137,6 @@ func (c *childRecord) raise(ctx workflow.Context, ev activities.EpisodeOpened, e
 	in := activities.SendEscalationInput{EpisodeID: ev.EpisodeID, Reference: ev.Reference, Escalation: e, CommissionerID: ev.CommissionerID}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { c.sending-- }()
-		for {
-			err := workflow.ExecuteActivity(escalationOptions(ctx), a.SendEscalation, in).Get(ctx, nil)
-			if err == nil {
-				return
-			}
-			workflow.GetLogger(ctx).Error("Repeat-missing escalation not sent yet", "episode", in.EpisodeID, "error", err)
-			if err := workflow.Sleep(ctx, escalationPause); err != nil {
-				return
-			}
-		}
+		deliverEscalation(ctx, in, func(error) bool { return false })
 	})
 }

@@ -90,24 +90,35 @@ func (w *episodeWorkflow) sendEscalation(ctx workflow.Context, e episode.Escalat
 		CommissionerID: w.state.CommissionerID}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { w.sending-- }()
-		for {
-			var res activities.SendEscalationResult
-			err := workflow.ExecuteActivity(escalationOptions(ctx), a.SendEscalation, in).Get(ctx, &res)
-			if err == nil {
-				w.state.MarkEscalationSent(e.Kind, e.Action, res.SentAt, res.Recipients, workflow.Now(ctx))
-				return
-			}
-			workflow.GetLogger(ctx).Error("Escalation not sent yet", "episode", in.EpisodeID, "kind", e.Kind, "error", err)
-			if !w.bounded || temporal.IsCanceledError(err) {
-				// Runs from before bounded runs gave up, as they did then.
-				w.state.MarkEscalationFailed(e.Kind, e.Action, workflow.Now(ctx))
-				return
-			}
-			if err := workflow.Sleep(ctx, escalationPause); err != nil {
-				return
-			}
+		// Runs from before bounded runs gave up, as they did then.
+		res, sent, gaveUp := deliverEscalation(ctx, in, func(err error) bool { return !w.bounded || temporal.IsCanceledError(err) })
+		switch {
+		case sent:
+			w.state.MarkEscalationSent(e.Kind, e.Action, res.SentAt, res.Recipients, workflow.Now(ctx))
+		case gaveUp:
+			w.state.MarkEscalationFailed(e.Kind, e.Action, workflow.Now(ctx))
 		}
 	})
+}
+
+// deliverEscalation sends in until it is sent, sending again
+// escalationPause after an activity that gave up, unless giveUp says to
+// stop there. sent and gaveUp are both false when the workflow is
+// cancelled while it waits.
+func deliverEscalation(ctx workflow.Context, in activities.SendEscalationInput, giveUp func(error) bool) (res activities.SendEscalationResult, sent, gaveUp bool) {
+	for {
+		err := workflow.ExecuteActivity(escalationOptions(ctx), a.SendEscalation, in).Get(ctx, &res)
+		if err == nil {
+			return res, true, false
+		}
+		workflow.GetLogger(ctx).Error("Escalation not sent yet", "episode", in.EpisodeID, "kind", in.Escalation.Kind, "error", err)
+		if giveUp(err) {
+			return res, false, true
+		}
+		if err := workflow.Sleep(ctx, escalationPause); err != nil {
+			return res, false, false
+		}
+	}
 }
 
 func (w *episodeWorkflow) sendReminder(ctx workflow.Context, nc episode.NextContact) {
