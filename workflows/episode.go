@@ -37,6 +37,10 @@ const (
 	// every episode opened (for the strategy-meeting trigger).
 	changeChildRecord  = "child-record"
 	versionChildRecord = 1
+	// changeReturnReport names the change that produces the return report
+	// once the agreement is recorded. Runs started before it produce none.
+	changeReturnReport  = "return-report"
+	versionReturnReport = 1
 )
 
 // WorkflowID is deterministic and carries nothing about the child.
@@ -82,6 +86,8 @@ type Continued struct {
 	ChildNoted bool `json:"child_noted,omitempty"`
 	// ActionReminders were being emailed to actions' owners.
 	ActionReminders []activities.SendActionReminderInput `json:"action_reminders,omitempty"`
+	// ReportOwed is set while the return report is being produced.
+	ReportOwed bool `json:"report_owed,omitempty"`
 }
 
 // OutcomeInput is one outcome sent as an update. Its update id is the
@@ -127,6 +133,9 @@ type episodeWorkflow struct {
 	reminders       []activities.SendReminderInput // being emailed
 	childNoted      bool                           // the child's record knows of the episode
 	actionReminders []activities.SendActionReminderInput
+	// reports is true for runs that produce the return report.
+	reports    bool
+	reportOwed bool // the report is being produced
 }
 
 // Episode is the workflow of one missing episode, from referral to exit.
@@ -134,6 +143,7 @@ func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
 	w := &episodeWorkflow{referral: in.Referral}
 	w.bounded = workflow.GetVersion(ctx, changeOutcomeUpdates, workflow.DefaultVersion, versionOutcomeUpdates) >= versionOutcomeUpdates
 	tellChild := workflow.GetVersion(ctx, changeChildRecord, workflow.DefaultVersion, versionChildRecord) >= versionChildRecord
+	w.reports = workflow.GetVersion(ctx, changeReturnReport, workflow.DefaultVersion, versionReturnReport) >= versionReturnReport
 	if c := in.Continued; c != nil {
 		st := c.State
 		w.state, w.saved, w.pending, w.recent, w.childNoted = &st, c.Saved, c.Pending, c.Answers, c.ChildNoted
@@ -179,6 +189,9 @@ func (w *episodeWorkflow) resume(ctx workflow.Context, c *Continued) {
 	}
 	for _, r := range c.ActionReminders {
 		w.sendActionReminderInput(ctx, r)
+	}
+	if c.ReportOwed {
+		w.produceReport(ctx)
 	}
 }
 
@@ -227,6 +240,9 @@ func (w *episodeWorkflow) recordOutcome(ctx workflow.Context, in OutcomeInput) (
 	now := workflow.Now(ctx)
 	w.state.Apply(in.Event, now)
 	w.raiseDue(ctx, now)
+	if w.reports && in.Event.Type == episode.EventAgreement {
+		w.produceReport(ctx)
+	}
 	w.changed++
 	ans := store.OutcomeAnswer{UpdateID: id, EpisodeID: w.state.EpisodeID, RequestHash: in.RequestHash,
 		Recorded: in.Event.Type, Episode: w.state.Summary()}
@@ -353,7 +369,7 @@ func (w *episodeWorkflow) readyToContinue(ctx workflow.Context) bool {
 // not hold yet and the emails still being sent, which it sends again.
 func (w *episodeWorkflow) continueAsNew(ctx workflow.Context) (EpisodeResult, error) {
 	c := &Continued{State: *w.state, Saved: w.saved, Pending: w.pending, Answers: w.recent, Reminders: w.reminders,
-		ChildNoted: w.childNoted, ActionReminders: w.actionReminders}
+		ChildNoted: w.childNoted, ActionReminders: w.actionReminders, ReportOwed: w.reportOwed}
 	if w.saved == 0 {
 		c.Referral = &w.referral
 	}

@@ -1,0 +1,67 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"homeward/report"
+	"homeward/store"
+)
+
+// ProduceReturnReportInput names the episode whose report to produce.
+type ProduceReturnReportInput struct {
+	EpisodeID string `json:"episode_id"`
+	// Version is the report's version: 1 for the report after the agreement.
+	Version int `json:"version"`
+}
+
+// ProduceReturnReportResult is when the report was stored.
+type ProduceReturnReportResult struct {
+	ProducedAt time.Time `json:"produced_at"`
+}
+
+// ErrNoReportRecords is the activity's failure when the records hold no
+// held interview or no agreement: retrying cannot mend it.
+const ErrNoReportRecords = "report.no_records"
+
+// ProduceReturnReport builds the return report from the case records and
+// stores it as PDF and HTML with the episode.
+func (a *Activities) ProduceReturnReport(ctx context.Context, in ProduceReturnReportInput) (ProduceReturnReportResult, error) {
+	src, err := a.Store.ReturnReportSource(ctx, in.EpisodeID)
+	if err != nil {
+		return ProduceReturnReportResult{}, fmt.Errorf("reading the records of episode %s: %w", in.EpisodeID, err)
+	}
+	if src.Record == nil || src.HeldAt == nil || src.Agreement == nil {
+		return ProduceReturnReportResult{}, temporal.NewNonRetryableApplicationError(
+			"the records hold no held interview with an agreement", ErrNoReportRecords, errors.New(in.EpisodeID))
+	}
+	r := report.Build(reportSource(src))
+	html, err := report.HTML(r)
+	if err != nil {
+		return ProduceReturnReportResult{}, fmt.Errorf("rendering the report of episode %s: %w", in.EpisodeID, err)
+	}
+	pdf, err := report.PDF(r)
+	if err != nil {
+		return ProduceReturnReportResult{}, fmt.Errorf("rendering the report PDF of episode %s: %w", in.EpisodeID, err)
+	}
+	at := a.now()
+	if err := a.Store.SaveReturnReport(ctx, store.ReturnReport{EpisodeID: in.EpisodeID, Version: in.Version,
+		PDF: pdf, HTML: html, ProducedAt: at}); err != nil {
+		return ProduceReturnReportResult{}, fmt.Errorf("storing the report of episode %s: %w", in.EpisodeID, err)
+	}
+	return ProduceReturnReportResult{ProducedAt: at}, nil
+}
+
+func reportSource(src store.ReportSource) report.Source {
+	out := report.Source{Reference: src.Reference, HeldAt: *src.HeldAt, Record: *src.Record, Agreement: *src.Agreement}
+	if src.ActionPlan != nil {
+		for _, act := range src.ActionPlan.Actions {
+			out.Actions = append(out.Actions, report.Action{What: act.What, Owner: act.Owner, DueAt: act.DueAt})
+		}
+	}
+	return out
+}
