@@ -61,6 +61,7 @@ var auditActions = map[string]string{
 	"POST /v1/codec/decode":                  "codec.decode",
 	"GET /v1/exports/ssda903/missing.csv":    "export.ssda903_missing",
 	"GET /v1/exports/annex-a-list8.csv":      "export.annex_a_list8",
+	"GET /v1/episodes/:id/report":            "return_report.read",
 }
 
 // notAudited are /v1 routes that touch no case data.
