@@ -61,6 +61,33 @@ func TestReturnReportAfterTheAgreement(t *testing.T) {
 	wantError(t, st, body, 404, "not_found", "id")
 	st, body = env.Do(t, "GET", base+"/report", officer, nil, "Accept", "image/png")
 	wantError(t, st, body, 406, "not_acceptable", "Accept")
+
+	// Shared with the police only: the commissioner gets the safeguarding
+	// concern, always shared, and nothing else the interview found.
+	ref2 := referral(time.Hour)
+	ref2["assigned_interviewer_id"] = ivUser.ID
+	ep2 := open(t, env, coord, ref2)
+	base2 := "/v1/episodes/" + ep2.ID
+	post(t, env, iv, base2+"/contact-attempts", map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now)}, 200)
+	post(t, env, iv, base2+"/interview", map[string]any{"outcome": "held", "held_at": rfc(now.Add(-time.Minute)),
+		"record": map[string]any{"push_factors": []string{"rows about curfew"}, "referrals_made": []string{"CAMHS referral"},
+			"safeguarding_concern": true, "safeguarding_details": "asked to carry parcels"}}, 200)
+	post(t, env, iv, base2+"/agreement", map[string]any{"confidentiality_explained": true, "child_told_before_sharing": true,
+		"shared_with": []any{map[string]any{"party": "police", "what": "where she stayed"}}}, 200)
+	testenv.Eventually(t, 30*time.Second, "the second report produced", func() bool {
+		st, body := env.Do(t, "GET", base2+"/report", officer, nil)
+		pdf = body
+		return st == 200
+	})
+	text = pdfText(t, pdf)
+	for _, absent := range []string{"rows about curfew", "CAMHS referral", "where she stayed"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("report holds %q, which the child did not agree to share with the commissioner", absent)
+		}
+	}
+	if !strings.Contains(text, "asked to carry parcels") {
+		t.Errorf("report lacks the safeguarding concern: %s", text)
+	}
 }
 
 // pdfText extracts a PDF's text with pdftotext, which .ci/run installs.
