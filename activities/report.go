@@ -65,3 +65,45 @@ func reportSource(src store.ReportSource) report.Source {
 	}
 	return out
 }
+
+// SendReturnReportInput names the episode whose report is delivered.
+type SendReturnReportInput struct {
+	EpisodeID      string `json:"episode_id"`
+	Reference      string `json:"reference"`
+	CommissionerID string `json:"commissioner_id"`
+}
+
+// SendReturnReportResult is when the report was sent and to how many.
+type SendReturnReportResult struct {
+	SentAt     time.Time `json:"sent_at"`
+	Recipients int       `json:"recipients"`
+}
+
+// SendReturnReport emails the commissioner's officers that the report is
+// ready: the reference and a link, never its content. Each officer is
+// emailed once however often it is retried; the report is then marked sent.
+func (a *Activities) SendReturnReport(ctx context.Context, in SendReturnReportInput) (SendReturnReportResult, error) {
+	officers, err := a.Store.ActiveUsersFor(ctx, store.RoleCommissionerOfficer, in.CommissionerID)
+	if err != nil {
+		return SendReturnReportResult{}, fmt.Errorf("listing commissioner officers: %w", err)
+	}
+	var to []store.User
+	for _, u := range officers {
+		if u.CommissionerID == in.CommissionerID { // an officer always belongs to one commissioner
+			to = append(to, u)
+		}
+	}
+	if len(to) == 0 {
+		a.logger().Warn("No active commissioner officer to send the return report to", "episode", in.EpisodeID)
+	}
+	msg := returnReportEmail(in.Reference, a.episodeLink(in.EpisodeID)+"/report")
+	sent, err := a.deliver(ctx, "return-report:"+in.EpisodeID+":1", msg, usersTo(to))
+	if err != nil {
+		return SendReturnReportResult{}, err
+	}
+	at := a.now()
+	if err := a.Store.MarkReturnReportSent(ctx, in.EpisodeID, at); err != nil {
+		return SendReturnReportResult{}, fmt.Errorf("marking the report of episode %s sent: %w", in.EpisodeID, err)
+	}
+	return SendReturnReportResult{SentAt: at, Recipients: sent}, nil
+}

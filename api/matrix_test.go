@@ -321,6 +321,28 @@ func TestAccessMatrix(t *testing.T) {
 	// their own), the provider's naming one (left out: 400). A past year
 	// keeps the matrix's own episodes, whose children have no
 	// local-authority id, out of the SSDA903 file.
+	// Return reports: every role may ask for one (row-level security, or
+	// for a commissioner officer their commissioner, decides); only
+	// commissioner officers and managers acknowledge. The matrix's episodes
+	// have no report, so those let through get 404, as for none.
+	t.Run("return reports", func(t *testing.T) {
+		for _, u := range everyone {
+			r := u.user.Role
+			for _, ep := range []string{epA, epB} {
+				if st, body := env.Do(t, "GET", "/v1/episodes/"+ep+"/report", u.token, nil); st != 404 {
+					t.Errorf("%s GET %s report: %d, want 404: %s", u.name, name[ep], st, body)
+				}
+				want := 403
+				if r == store.RoleCommissionerOfficer || r == store.RoleManager {
+					want = 404
+				}
+				if st, body := env.Do(t, "POST", "/v1/episodes/"+ep+"/report/acknowledgement", u.token, nil); st != want {
+					t.Errorf("%s acknowledging %s report: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
+			}
+		}
+	})
+
 	t.Run("statutory exports", func(t *testing.T) {
 		routes := []string{"/v1/exports/ssda903/missing.csv?year=2020", "/v1/exports/annex-a-list8.csv?as_of=" + time.Now().Format(time.DateOnly)}
 		for _, u := range everyone {

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"homeward/episode"
 	"homeward/store"
 )
 
@@ -14,6 +16,42 @@ import (
 // officers read the reports of their commissioner's episodes.
 func (h *handlers) reportRoutes(v1 *gin.RouterGroup) {
 	v1.GET("/episodes/:id/report", h.getReturnReport)
+	v1.POST("/episodes/:id/report/acknowledgement", allow(store.RoleCommissionerOfficer, store.RoleManager), h.acknowledgeReport)
+}
+
+// acknowledgeReport records, as an outcome of the episode (so it stops the
+// report's timer), that the commissioner acknowledged its return report;
+// the stored report then names who and when.
+func (h *handlers) acknowledgeReport(c *gin.Context) {
+	h.outcomeScoped(c, episode.EventReportAcknowledgement, h.reportScope, func(ctx context.Context, ev *episode.Event) (problems, error) {
+		ev.ReportAck = &episode.ReportAcknowledgement{}
+		return nil, nil
+	})
+	if c.Writer.Status() != http.StatusOK {
+		return
+	}
+	id, _ := episodeID(c)
+	user := currentUser(c)
+	if err := h.Store.AcknowledgeReturnReport(c.Request.Context(), id, user.ID, h.now()); err != nil {
+		// The episode holds the acknowledgement; the report's row catches
+		// up on a retry, which gets the episode's first answer.
+		h.log.ErrorContext(c.Request.Context(), "Acknowledgement not stored with the report", "request_id", requestID(c), "error", err)
+	}
+}
+
+// reportScope lets through those who may read the episode's report: the
+// same 404 as for no report otherwise.
+func (h *handlers) reportScope(c *gin.Context, id string) bool {
+	_, err := h.Store.ReturnReportFor(c.Request.Context(), callerOf(c), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		reportNotFound(c)
+		return false
+	case err != nil:
+		h.serverError(c, "return report scope", err)
+		return false
+	}
+	return true
 }
 
 // Media types of the return report.

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"homeward/internal/smtptest"
 	"homeward/internal/testenv"
 	"homeward/store"
 )
@@ -20,7 +22,7 @@ func TestReturnReportAfterTheAgreement(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{})
 	_, coord := env.AddUser(t, store.RoleCoordinator)
 	ivUser, iv := env.AddUser(t, store.RoleInterviewer)
-	_, officer := env.AddUserIn(t, store.RoleCommissionerOfficer, env.Commissioner.ID)
+	officerUser, officer := env.AddUserIn(t, store.RoleCommissionerOfficer, env.Commissioner.ID)
 	b := env.AddCommissioner(t, "Bexton")
 	_, bOfficer := env.AddUserIn(t, store.RoleCommissionerOfficer, b.ID)
 
@@ -61,6 +63,7 @@ func TestReturnReportAfterTheAgreement(t *testing.T) {
 	wantError(t, st, body, 404, "not_found", "id")
 	st, body = env.Do(t, "GET", base+"/report", officer, nil, "Accept", "image/png")
 	wantError(t, st, body, 406, "not_acceptable", "Accept")
+	deliveredAndAcknowledged(t, env, ep, officerUser, officer, bOfficer, ref)
 
 	// Shared with the police only: the commissioner gets the safeguarding
 	// concern, always shared, and nothing else the interview found.
@@ -105,4 +108,53 @@ func pdfText(t *testing.T, pdf []byte) string {
 		t.Fatalf("pdftotext: %v", err)
 	}
 	return string(out)
+}
+
+// deliveredAndAcknowledged: A's officer is emailed once, the reference and a
+// link and nothing of the child or the report; they acknowledge it once.
+func deliveredAndAcknowledged(t *testing.T, env *testenv.Env, ep created, officerUser store.User, officer, bOfficer string, ref map[string]any) {
+	t.Helper()
+	var mails []smtptest.Received
+	testenv.Eventually(t, 30*time.Second, "the report emailed", func() bool {
+		mails = nil
+		for _, m := range env.SMTP.Messages() {
+			if m.Header.Get("X-Homeward-Report") == ep.Reference {
+				mails = append(mails, m)
+			}
+		}
+		return len(mails) > 0
+	})
+	time.Sleep(500 * time.Millisecond) // time for a second email, were one to come
+	if len(mails) != 1 || strings.Join(mails[0].To, ",") != officerUser.Email {
+		t.Fatalf("report emails = %d to %v, want one to %s", len(mails), mails[0].To, officerUser.Email)
+	}
+	m := mails[0]
+	if !strings.Contains(m.Text, ep.Reference) || !strings.Contains(m.Text, "/v1/episodes/"+ep.ID+"/report") {
+		t.Errorf("email lacks the reference or the link: %s", m.Text)
+	}
+	child := ref["child"].(map[string]any)
+	for _, absent := range []string{"rows about curfew", "CAMHS", child["first_name"].(string), child["last_name"].(string)} {
+		if strings.Contains(string(m.Data), absent) {
+			t.Errorf("email carries %q", absent)
+		}
+	}
+
+	path := "/v1/episodes/" + ep.ID + "/report/acknowledgement"
+	st, body := env.Do(t, "POST", path, bOfficer, nil)
+	wantError(t, st, body, 404, "not_found", "id")
+	testenv.Eventually(t, 10*time.Second, "the report marked sent", func() bool {
+		st, _ := env.Do(t, "POST", path, officer, nil)
+		return st == 200
+	})
+	st, body = env.Do(t, "POST", path, officer, nil)
+	wantError(t, st, body, 409, "conflict", "report")
+	var by string
+	var at *time.Time
+	if err := env.Store.Pool.QueryRow(context.Background(),
+		"SELECT acknowledged_by, acknowledged_at FROM return_reports WHERE episode_id = $1", ep.ID).Scan(&by, &at); err != nil {
+		t.Fatal(err)
+	}
+	if by != officerUser.ID || at == nil {
+		t.Errorf("report acknowledged by %q at %v, want %s", by, at, officerUser.ID)
+	}
 }

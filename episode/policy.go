@@ -38,6 +38,14 @@ type Policy struct {
 	// due date before managers are told. Zero (episodes opened before it
 	// existed) means the default.
 	ActionGrace time.Duration `json:"action_grace,omitempty"`
+	// ReportApproval: a manager approves the return report before it is
+	// sent to the commissioner.
+	ReportApproval bool `json:"report_approval,omitempty"`
+	// ReportDue is how long after the interview the report must be sent;
+	// ReportAcknowledgeWithin how long after it is sent the commissioner
+	// must acknowledge it. Zero means the defaults (72 hours, 5 days).
+	ReportDue               time.Duration `json:"report_due,omitempty"`
+	ReportAcknowledgeWithin time.Duration `json:"report_acknowledge_within,omitempty"`
 }
 
 // Default strategy-meeting trigger.

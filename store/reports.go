@@ -135,3 +135,26 @@ func (s *Store) ReturnReportFor(ctx context.Context, caller Caller, episodeID st
 	r.ProducedAt = r.ProducedAt.UTC()
 	return r, nil
 }
+
+// MarkReturnReportSent records when the newest report was sent.
+func (s *Store) MarkReturnReportSent(ctx context.Context, episodeID string, at time.Time) error {
+	id, ok := parseID(episodeID)
+	if !ok {
+		return ErrNotFound
+	}
+	_, err := s.Pool.Exec(ctx, `UPDATE return_reports SET sent_at = COALESCE(sent_at, $2)
+		WHERE episode_id = $1 AND version = (SELECT max(version) FROM return_reports WHERE episode_id = $1)`, id, at.UTC())
+	return wrap("mark return report sent", err)
+}
+
+// AcknowledgeReturnReport records who acknowledged the newest report, once.
+func (s *Store) AcknowledgeReturnReport(ctx context.Context, episodeID, userID string, at time.Time) error {
+	id, ok := parseID(episodeID)
+	if !ok {
+		return ErrNotFound
+	}
+	_, err := s.Pool.Exec(ctx, `UPDATE return_reports SET acknowledged_by = $2, acknowledged_at = $3
+		WHERE episode_id = $1 AND acknowledged_at IS NULL
+		  AND version = (SELECT max(version) FROM return_reports WHERE episode_id = $1)`, id, userID, at.UTC())
+	return wrap("acknowledge return report", err)
+}

@@ -201,34 +201,3 @@ func (w *episodeWorkflow) forgetActionReminder(action int) {
 	}
 }
 
-// reportOptions: the report must come out, so it is retried for as long as
-// it takes (rendering is quick; the database may be away), unless the
-// records hold no held interview with an agreement.
-func reportOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrNoReportRecords}},
-	})
-}
-
-// produceReport has the return report produced once the records hold the
-// agreement (the activity reads them). The episode does not end before.
-func (w *episodeWorkflow) produceReport(ctx workflow.Context) {
-	w.sending++
-	w.reportOwed = true
-	version := w.state.Version
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		defer func() { w.sending-- }()
-		if err := workflow.Await(ctx, func() bool { return w.saved >= version }); err != nil {
-			return
-		}
-		in := activities.ProduceReturnReportInput{EpisodeID: w.state.EpisodeID, Version: 1}
-		var res activities.ProduceReturnReportResult
-		if err := workflow.ExecuteActivity(reportOptions(ctx), a.ProduceReturnReport, in).Get(ctx, &res); err != nil {
-			workflow.GetLogger(ctx).Error("Return report not produced", "episode", in.EpisodeID, "error", err)
-			return
-		}
-		w.reportOwed = false
-	})
-}

@@ -86,8 +86,6 @@ type Continued struct {
 	ChildNoted bool `json:"child_noted,omitempty"`
 	// ActionReminders were being emailed to actions' owners.
 	ActionReminders []activities.SendActionReminderInput `json:"action_reminders,omitempty"`
-	// ReportOwed is set while the return report is being produced.
-	ReportOwed bool `json:"report_owed,omitempty"`
 }
 
 // OutcomeInput is one outcome sent as an update. Its update id is the
@@ -134,8 +132,7 @@ type episodeWorkflow struct {
 	childNoted      bool                           // the child's record knows of the episode
 	actionReminders []activities.SendActionReminderInput
 	// reports is true for runs that produce the return report.
-	reports    bool
-	reportOwed bool // the report is being produced
+	reports bool
 }
 
 // Episode is the workflow of one missing episode, from referral to exit.
@@ -190,9 +187,7 @@ func (w *episodeWorkflow) resume(ctx workflow.Context, c *Continued) {
 	for _, r := range c.ActionReminders {
 		w.sendActionReminderInput(ctx, r)
 	}
-	if c.ReportOwed {
-		w.produceReport(ctx)
-	}
+	w.resumeReport(ctx)
 }
 
 // setup registers the query, the outcome update and the legacy signal.
@@ -241,6 +236,7 @@ func (w *episodeWorkflow) recordOutcome(ctx workflow.Context, in OutcomeInput) (
 	w.state.Apply(in.Event, now)
 	w.raiseDue(ctx, now)
 	if w.reports && in.Event.Type == episode.EventAgreement {
+		w.state.TrackReport(now)
 		w.produceReport(ctx)
 	}
 	w.changed++
@@ -369,7 +365,7 @@ func (w *episodeWorkflow) readyToContinue(ctx workflow.Context) bool {
 // not hold yet and the emails still being sent, which it sends again.
 func (w *episodeWorkflow) continueAsNew(ctx workflow.Context) (EpisodeResult, error) {
 	c := &Continued{State: *w.state, Saved: w.saved, Pending: w.pending, Answers: w.recent, Reminders: w.reminders,
-		ChildNoted: w.childNoted, ActionReminders: w.actionReminders, ReportOwed: w.reportOwed}
+		ChildNoted: w.childNoted, ActionReminders: w.actionReminders}
 	if w.saved == 0 {
 		c.Referral = &w.referral
 	}

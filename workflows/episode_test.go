@@ -31,6 +31,7 @@ type recorder struct {
 	saves           []activities.SaveEpisodeInput
 	notes           []activities.NoteEpisodeInput
 	reports         []producedReport
+	reportsSent     []activities.SendReturnReportInput
 }
 
 func (r *recorder) NoteEpisodeForChild(_ context.Context, in activities.NoteEpisodeInput) (activities.NoteEpisodeResult, error) {
@@ -183,6 +184,7 @@ func newHarness(t *testing.T, start time.Time) *harness {
 	env.RegisterActivityWithOptions(rec.NoteEpisodeForChild, activity.RegisterOptions{Name: "NoteEpisodeForChild"})
 	env.RegisterActivityWithOptions(rec.SendActionReminder, activity.RegisterOptions{Name: "SendActionReminder"})
 	env.RegisterActivityWithOptions(rec.ProduceReturnReport, activity.RegisterOptions{Name: "ProduceReturnReport"})
+	env.RegisterActivityWithOptions(rec.SendReturnReport, activity.RegisterOptions{Name: "SendReturnReport"})
 	return &harness{t: t, env: env, rec: rec, start: start,
 		results: map[string]store.OutcomeAnswer{}, refusals: map[string]error{}}
 }

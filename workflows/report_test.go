@@ -61,3 +61,88 @@ func TestNoReturnReportWithoutAnAgreement(t *testing.T) {
 		t.Fatalf("reports produced = %d, want none without an agreement", len(h.rec.reports))
 	}
 }
+
+func (r *recorder) SendReturnReport(_ context.Context, in activities.SendReturnReportInput) (activities.SendReturnReportResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reportsSent = append(r.reportsSent, in)
+	return activities.SendReturnReportResult{SentAt: r.env.Now().UTC(), Recipients: 2}, nil
+}
+
+// heldAndAgreed: the interview is held at +30h and the agreement recorded
+// at +32h.
+func heldAndAgreed(h *harness) {
+	h.attempt(2*time.Hour, episode.MethodPhone, episode.OutcomeReachedOffered)
+	h.at(31*time.Hour, episode.Event{Type: episode.EventInterview, Interview: held(t0.Add(30*time.Hour), false)})
+	h.at(32*time.Hour, episode.Event{Type: episode.EventAgreement, Agreement: agreement()})
+}
+
+func TestReturnReportSentThenUnacknowledgedEscalatesOnce(t *testing.T) {
+	h := newHarness(t, t0)
+	heldAndAgreed(h)
+	h.close(20 * 24 * time.Hour)
+	s := h.run(input(t0.Add(-10*time.Hour), fullContact))
+
+	if len(h.rec.reportsSent) != 1 {
+		t.Fatalf("report sent %d times, want once", len(h.rec.reportsSent))
+	}
+	if s.Report == nil || s.Report.SentAt == nil || s.Report.Recipients != 2 {
+		t.Fatalf("report = %+v, want sent to 2", s.Report)
+	}
+	e := h.rec.escalation(t, episode.EscalationReportUnacknowledged)
+	if want := s.Report.SentAt.Add(episode.DefaultReportAcknowledgeWithin); !e.At.Equal(want) {
+		t.Errorf("report_unacknowledged at %s, want %s (5 days after it was sent)", e.At, want)
+	}
+	if n := count(h.rec.kinds(), episode.EscalationReportUnacknowledged); n != 1 {
+		t.Errorf("report_unacknowledged raised %d times, want once", n)
+	}
+	if n := count(h.rec.kinds(), episode.EscalationReportOverdue); n != 0 {
+		t.Errorf("report_overdue raised for a report sent in time")
+	}
+}
+
+func TestReturnReportAcknowledgedDoesNotEscalate(t *testing.T) {
+	h := newHarness(t, t0)
+	heldAndAgreed(h)
+	h.at(3*24*time.Hour, episode.Event{Type: episode.EventReportAcknowledgement, Actor: "officer-1", ReportAck: &episode.ReportAcknowledgement{}})
+	h.close(20 * 24 * time.Hour)
+	s := h.run(input(t0.Add(-10*time.Hour), fullContact))
+	if s.Report == nil || s.Report.AcknowledgedAt == nil || s.Report.AcknowledgedBy != "officer-1" {
+		t.Fatalf("report = %+v, want acknowledged by officer-1", s.Report)
+	}
+	if n := count(h.rec.kinds(), episode.EscalationReportUnacknowledged); n != 0 {
+		t.Errorf("report_unacknowledged raised for an acknowledged report")
+	}
+}
+
+func TestReturnReportAwaitingApprovalOverdueEscalatesOnce(t *testing.T) {
+	h := newHarness(t, t0)
+	in := input(t0.Add(-10*time.Hour), fullContact)
+	in.Policy.ReportApproval = true
+	heldAndAgreed(h)
+	h.close(20 * 24 * time.Hour)
+	s := h.run(in)
+	if len(h.rec.reportsSent) != 0 {
+		t.Fatalf("report sent before a manager approved it")
+	}
+	e := h.rec.escalation(t, episode.EscalationReportOverdue)
+	if want := t0.Add(30*time.Hour + episode.DefaultReportDue); !e.At.Equal(want) {
+		t.Errorf("report_overdue at %s, want %s (72 hours after the interview)", e.At, want)
+	}
+	if n := count(h.rec.kinds(), episode.EscalationReportOverdue); n != 1 {
+		t.Errorf("report_overdue raised %d times, want once", n)
+	}
+	if s.Report == nil || s.Report.ProducedAt == nil {
+		t.Errorf("report = %+v, want produced", s.Report)
+	}
+}
+
+func count(kinds []episode.EscalationKind, k episode.EscalationKind) int {
+	n := 0
+	for _, x := range kinds {
+		if x == k {
+			n++
+		}
+	}
+	return n
+}
