@@ -63,6 +63,7 @@ var auditActions = map[string]string{
 	"GET /v1/exports/annex-a-list8.csv":            "export.annex_a_list8",
 	"GET /v1/episodes/:id/report":                  "return_report.read",
 	"POST /v1/episodes/:id/report/acknowledgement": "return_report.acknowledge",
+	"POST /v1/episodes/:id/report/approval":        "return_report.approve",
 }
 
 // notAudited are /v1 routes that touch no case data.

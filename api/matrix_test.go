@@ -339,6 +339,18 @@ func TestAccessMatrix(t *testing.T) {
 				if st, body := env.Do(t, "POST", "/v1/episodes/"+ep+"/report/acknowledgement", u.token, nil); st != want {
 					t.Errorf("%s acknowledging %s report: %d, want %d: %s", u.name, name[ep], st, want, body)
 				}
+				// Approval is an outcome of the episode: managers who see it
+				// reach it (which refuses, no report being due), others 404.
+				want = 403
+				if r == store.RoleManager {
+					want = 404
+					if visible(u, ep) {
+						want = 409
+					}
+				}
+				if st, body := env.Do(t, "POST", "/v1/episodes/"+ep+"/report/approval", u.token, nil); st != want {
+					t.Errorf("%s approving %s report: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
 			}
 		}
 	})

@@ -17,6 +17,24 @@ import (
 func (h *handlers) reportRoutes(v1 *gin.RouterGroup) {
 	v1.GET("/episodes/:id/report", h.getReturnReport)
 	v1.POST("/episodes/:id/report/acknowledgement", allow(store.RoleCommissionerOfficer, store.RoleManager), h.acknowledgeReport)
+	v1.POST("/episodes/:id/report/approval", allow(store.RoleManager), h.approveReport)
+}
+
+// approveReport records a manager's approval of the report, where the
+// commissioner's policy asks for one, as an outcome of the episode, which
+// then sends it.
+func (h *handlers) approveReport(c *gin.Context) {
+	h.outcome(c, episode.EventReportApproval, func(ctx context.Context, ev *episode.Event) (problems, error) {
+		ev.Approval = &episode.ReportApproval{}
+		return nil, nil
+	})
+	if c.Writer.Status() != http.StatusOK {
+		return
+	}
+	id, _ := episodeID(c)
+	if err := h.Store.ApproveReturnReport(c.Request.Context(), id, currentUser(c).ID, h.now()); err != nil {
+		h.log.ErrorContext(c.Request.Context(), "Approval not stored with the report", "request_id", requestID(c), "error", err)
+	}
 }
 
 // acknowledgeReport records, as an outcome of the episode (so it stops the

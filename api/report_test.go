@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"homeward/episode"
 	"homeward/internal/smtptest"
 	"homeward/internal/testenv"
 	"homeward/store"
@@ -157,4 +158,58 @@ func deliveredAndAcknowledged(t *testing.T, env *testenv.Env, ep created, office
 	if by != officerUser.ID || at == nil {
 		t.Errorf("report acknowledged by %q at %v, want %s", by, at, officerUser.ID)
 	}
+}
+
+// TestReturnReportWaitsForApproval: where the policy asks for it, the
+// report goes to the commissioner's officers only once a manager approves.
+func TestReturnReportWaitsForApproval(t *testing.T) {
+	policy := episode.DefaultPolicy()
+	policy.ReportApproval = true
+	env := testenv.Start(t, testenv.Options{Policy: &policy})
+	_, coord := env.AddUser(t, store.RoleCoordinator)
+	ivUser, iv := env.AddUser(t, store.RoleInterviewer)
+	mgrUser, mgr := env.AddUser(t, store.RoleManager)
+	_, officer := env.AddUserIn(t, store.RoleCommissionerOfficer, env.Commissioner.ID)
+
+	ref := referral(time.Hour)
+	ref["assigned_interviewer_id"] = ivUser.ID
+	ep := open(t, env, coord, ref)
+	base := "/v1/episodes/" + ep.ID
+	now := time.Now().UTC()
+	post(t, env, iv, base+"/contact-attempts", map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now)}, 200)
+	post(t, env, iv, base+"/interview", map[string]any{"outcome": "held", "held_at": rfc(now.Add(-time.Minute)),
+		"record": map[string]any{"push_factors": []string{"rows about curfew"}}}, 200)
+	post(t, env, iv, base+"/agreement", map[string]any{"confidentiality_explained": true, "child_told_before_sharing": true,
+		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the return report"}}}, 200)
+	testenv.Eventually(t, 30*time.Second, "the report produced", func() bool {
+		st, _ := env.Do(t, "GET", base+"/report", officer, nil)
+		return st == 200
+	})
+	st, body := env.Do(t, "POST", base+"/report/acknowledgement", officer, nil)
+	wantError(t, st, body, 409, "conflict", "report") // not sent before it is approved
+	st, body = env.Do(t, "POST", base+"/report/approval", iv, nil)
+	wantError(t, st, body, 403, "forbidden", "role")
+	if n := reportEmails(env, ep.Reference); n != 0 {
+		t.Fatalf("report emailed %d times before approval", n)
+	}
+	testenv.Eventually(t, 10*time.Second, "the approval recorded", func() bool {
+		st, _ := env.Do(t, "POST", base+"/report/approval", mgr, nil)
+		return st == 200
+	})
+	testenv.Eventually(t, 30*time.Second, "the report emailed after approval", func() bool { return reportEmails(env, ep.Reference) == 1 })
+	var by string
+	if err := env.Store.Pool.QueryRow(context.Background(),
+		"SELECT approved_by FROM return_reports WHERE episode_id = $1", ep.ID).Scan(&by); err != nil || by != mgrUser.ID {
+		t.Errorf("report approved by %q (%v), want %s", by, err, mgrUser.ID)
+	}
+}
+
+func reportEmails(env *testenv.Env, reference string) int {
+	n := 0
+	for _, m := range env.SMTP.Messages() {
+		if m.Header.Get("X-Homeward-Report") == reference {
+			n++
+		}
+	}
+	return n
 }

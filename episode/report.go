@@ -9,6 +9,10 @@ import (
 // episode's return report.
 const EventReportAcknowledgement EventType = "report_acknowledgement"
 
+// EventReportApproval records that a manager approved the return report,
+// where the commissioner's policy asks for it; it is then sent.
+const EventReportApproval EventType = "report_approval"
+
 // Escalations of the return report.
 const (
 	// EscalationReportOverdue: the report was not sent within the policy's
@@ -29,6 +33,9 @@ const (
 // and when, which the event carries.
 type ReportAcknowledgement struct{}
 
+// ReportApproval is the approval's payload: nothing but who and when.
+type ReportApproval struct{}
+
 // ReturnReport is where the episode's return report stands. It exists only
 // on episodes whose workflow produces reports (set when the agreement is
 // recorded), so episodes from before reports never escalate for one.
@@ -40,6 +47,32 @@ type ReturnReport struct {
 	Recipients     int        `json:"recipients,omitempty"`
 	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
 	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
+	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
+	ApprovedBy     string     `json:"approved_by,omitempty"`
+}
+
+// ReportReady reports whether the produced report may be sent: approved,
+// or the policy asks for no approval.
+func (s *State) ReportReady() bool {
+	r := s.Report
+	return r != nil && r.ProducedAt != nil && (!s.Policy.ReportApproval || r.ApprovedAt != nil)
+}
+
+func (s *State) checkReportApproval() *Problem {
+	switch r := s.Report; {
+	case !s.Policy.ReportApproval:
+		return conflict("report", "the commissioner's policy asks for no approval of return reports")
+	case r == nil || r.ProducedAt == nil:
+		return conflict("report", "the return report has not been produced yet")
+	case r.ApprovedAt != nil:
+		return conflict("report", "the return report has already been approved")
+	}
+	return nil
+}
+
+func (s *State) applyReportApproval(actor string, now time.Time) {
+	s.Report.ApprovedAt, s.Report.ApprovedBy = &now, actor
+	s.note(now, "report_approved", "Return report approved", actor)
 }
 
 // ReportTimes are the policy's times for the report, defaults for zero.

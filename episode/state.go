@@ -189,6 +189,8 @@ func (s *State) CheckSignalled(ev Event) *Problem {
 		return s.checkCarersAccount(ev.Carers)
 	case EventReportAcknowledgement:
 		return s.checkReportAcknowledgement()
+	case EventReportApproval:
+		return s.checkReportApproval()
 	}
 	return invalid("type", "unknown event type %q", ev.Type)
 }
@@ -347,6 +349,8 @@ func (s *State) Apply(ev Event, now time.Time) {
 		s.applyCarersAccount(*ev.Carers, ev.Actor, now)
 	case EventReportAcknowledgement:
 		s.applyReportAcknowledgement(ev.Actor, now)
+	case EventReportApproval:
+		s.applyReportApproval(ev.Actor, now)
 	}
 }
 

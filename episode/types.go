@@ -201,6 +201,7 @@ type Event struct {
 	Carers     *CarersAccount         `json:"carers_account,omitempty"`
 	Shared     *SharedInterview       `json:"shared_interview,omitempty"`
 	ReportAck  *ReportAcknowledgement `json:"report_acknowledgement,omitempty"`
+	Approval   *ReportApproval        `json:"report_approval,omitempty"`
 }
 
 // SharedInterview is one interview that covered several open episodes of

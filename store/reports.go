@@ -147,6 +147,18 @@ func (s *Store) MarkReturnReportSent(ctx context.Context, episodeID string, at t
 	return wrap("mark return report sent", err)
 }
 
+// ApproveReturnReport records who approved the newest report, once.
+func (s *Store) ApproveReturnReport(ctx context.Context, episodeID, userID string, at time.Time) error {
+	id, ok := parseID(episodeID)
+	if !ok {
+		return ErrNotFound
+	}
+	_, err := s.Pool.Exec(ctx, `UPDATE return_reports SET approved_by = $2, approved_at = $3
+		WHERE episode_id = $1 AND approved_at IS NULL
+		  AND version = (SELECT max(version) FROM return_reports WHERE episode_id = $1)`, id, userID, at.UTC())
+	return wrap("approve return report", err)
+}
+
 // AcknowledgeReturnReport records who acknowledged the newest report, once.
 func (s *Store) AcknowledgeReturnReport(ctx context.Context, episodeID, userID string, at time.Time) error {
 	id, ok := parseID(episodeID)

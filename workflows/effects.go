@@ -200,4 +200,3 @@ func (w *episodeWorkflow) forgetActionReminder(action int) {
 		}
 	}
 }
-

@@ -239,6 +239,9 @@ func (w *episodeWorkflow) recordOutcome(ctx workflow.Context, in OutcomeInput) (
 		w.state.TrackReport(now)
 		w.produceReport(ctx)
 	}
+	if in.Event.Type == episode.EventReportApproval {
+		w.sendReport(ctx) // only runs that produce reports accept an approval
+	}
 	w.changed++
 	ans := store.OutcomeAnswer{UpdateID: id, EpisodeID: w.state.EpisodeID, RequestHash: in.RequestHash,
 		Recorded: in.Event.Type, Episode: w.state.Summary()}

@@ -38,7 +38,7 @@ func (w *episodeWorkflow) produceReport(ctx workflow.Context) {
 			return
 		}
 		w.state.MarkReportProduced(res.ProducedAt, workflow.Now(ctx))
-		if !w.state.Policy.ReportApproval {
+		if w.state.ReportReady() {
 			w.sendReport(ctx)
 		}
 	})
@@ -74,7 +74,7 @@ func (w *episodeWorkflow) resumeReport(ctx workflow.Context) {
 	case r == nil || r.SentAt != nil:
 	case r.ProducedAt == nil:
 		w.produceReport(ctx)
-	case !w.state.Policy.ReportApproval:
+	case w.state.ReportReady():
 		w.sendReport(ctx)
 	}
 }

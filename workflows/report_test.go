@@ -146,3 +146,27 @@ func count(kinds []episode.EscalationKind, k episode.EscalationKind) int {
 	}
 	return n
 }
+
+func TestReturnReportSentOnceAManagerApproves(t *testing.T) {
+	h := newHarness(t, t0)
+	in := input(t0.Add(-10*time.Hour), fullContact)
+	in.Policy.ReportApproval = true
+	heldAndAgreed(h)
+	approval := episode.Event{Type: episode.EventReportApproval, Actor: "manager-1", ActorRole: "manager", Approval: &episode.ReportApproval{}}
+	h.at(40*time.Hour, approval)
+	again := h.at(41*time.Hour, approval)
+	h.close(20 * 24 * time.Hour)
+	s := h.run(in)
+	if len(h.rec.reportsSent) != 1 {
+		t.Fatalf("report sent %d times, want once after the approval", len(h.rec.reportsSent))
+	}
+	if s.Report == nil || s.Report.ApprovedBy != "manager-1" || s.Report.SentAt == nil || s.Report.SentAt.Before(t0.Add(40*time.Hour)) {
+		t.Errorf("report = %+v, want approved by manager-1 and sent after it", s.Report)
+	}
+	if _, err := h.result(again); err == nil {
+		t.Errorf("a second approval was accepted")
+	}
+	if n := count(h.rec.kinds(), episode.EscalationReportOverdue); n != 0 {
+		t.Errorf("report_overdue raised for a report approved and sent in time")
+	}
+}
