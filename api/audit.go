@@ -64,6 +64,8 @@ var auditActions = map[string]string{
 	"GET /v1/episodes/:id/report":                  "return_report.read",
 	"POST /v1/episodes/:id/report/acknowledgement": "return_report.acknowledge",
 	"POST /v1/episodes/:id/report/approval":        "return_report.approve",
+	"GET /v1/episodes/:id/letter":                  "letter.read",
+	"POST /v1/episodes/:id/letter/given":           "letter.given",
 }
 
 // notAudited are /v1 routes that touch no case data.

@@ -351,6 +351,28 @@ func TestAccessMatrix(t *testing.T) {
 				if st, body := env.Do(t, "POST", "/v1/episodes/"+ep+"/report/approval", u.token, nil); st != want {
 					t.Errorf("%s approving %s report: %d, want %d: %s", u.name, name[ep], st, want, body)
 				}
+				// The child's letter: the interviewer and managers who see
+				// the episode reach it (no interview held: 409).
+				want = 403
+				if r == store.RoleInterviewer || r == store.RoleManager {
+					want = 404
+					if visible(u, ep) {
+						want = 409
+					}
+				}
+				if st, body := env.Do(t, "GET", "/v1/episodes/"+ep+"/letter", u.token, nil); st != want {
+					t.Errorf("%s GET %s letter: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
+				want = 403
+				if r == store.RoleInterviewer {
+					want = 404
+					if visible(u, ep) {
+						want = 409
+					}
+				}
+				if st, body := env.Do(t, "POST", "/v1/episodes/"+ep+"/letter/given", u.token, nil); st != want {
+					t.Errorf("%s marking %s letter given: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
 			}
 		}
 	})

@@ -65,6 +65,7 @@ func TestReturnReportAfterTheAgreement(t *testing.T) {
 	st, body = env.Do(t, "GET", base+"/report", officer, nil, "Accept", "image/png")
 	wantError(t, st, body, 406, "not_acceptable", "Accept")
 	deliveredAndAcknowledged(t, env, ep, officerUser, officer, bOfficer, ref)
+	childsLetter(t, env, base, iv, ref)
 
 	// Shared with the police only: the commissioner gets the safeguarding
 	// concern, always shared, and nothing else the interview found.
@@ -212,4 +213,28 @@ func reportEmails(env *testenv.Env, reference string) int {
 		}
 	}
 	return n
+}
+
+// childsLetter: the interviewer gets the child's letter, in general terms
+// and with how to reach the service again, and marks it given once.
+func childsLetter(t *testing.T, env *testenv.Env, base, iv string, ref map[string]any) {
+	t.Helper()
+	st, pdf := env.Do(t, "GET", base+"/letter", iv, nil)
+	if st != 200 {
+		t.Fatalf("GET letter: %d %s", st, pdf)
+	}
+	text := strings.Join(strings.Fields(pdfText(t, pdf)), " ")
+	for _, want := range []string{"things that made you want to leave", "asked other people who can help"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("letter lacks %q: %s", want, text)
+		}
+	}
+	for _, absent := range []string{"rows about curfew", "bus station", ref["child"].(map[string]any)["last_name"].(string)} {
+		if strings.Contains(text, absent) {
+			t.Errorf("letter holds %q", absent)
+		}
+	}
+	post(t, env, iv, base+"/letter/given", nil, 200)
+	st, body := env.Do(t, "POST", base+"/letter/given", iv, nil)
+	wantError(t, st, body, 409, "conflict", "letter")
 }

@@ -33,6 +33,28 @@ const (
 // and when, which the event carries.
 type ReportAcknowledgement struct{}
 
+// EventLetterGiven records that the interviewer gave or sent the child
+// their letter.
+const EventLetterGiven EventType = "letter_given"
+
+// LetterGiven is its payload: nothing but who and when.
+type LetterGiven struct{}
+
+func (s *State) checkLetterGiven() *Problem {
+	switch {
+	case s.Interview == nil || s.Interview.HeldAt == nil:
+		return conflict("letter", "no interview has been held, so there is no letter")
+	case s.LetterGivenAt != nil:
+		return conflict("letter", "the letter has already been marked given")
+	}
+	return nil
+}
+
+func (s *State) applyLetterGiven(actor string, now time.Time) {
+	s.LetterGivenAt = &now
+	s.note(now, "letter_given", "Letter given to the child", actor)
+}
+
 // ReportApproval is the approval's payload: nothing but who and when.
 type ReportApproval struct{}
 

@@ -37,6 +37,7 @@ type State struct {
 	Closure         *Closure         `json:"closure,omitempty"`
 	ActionPlan      *ActionPlan      `json:"action_plan,omitempty"`
 	Report          *ReturnReport    `json:"report,omitempty"`
+	LetterGivenAt   *time.Time       `json:"letter_given_at,omitempty"`
 	// CarersAccounts holds the accounts not yet written to the case
 	// records; CarersAccountCount counts them all.
 	CarersAccounts     []CarersAccountEntry `json:"carers_accounts,omitempty"`
@@ -191,6 +192,8 @@ func (s *State) CheckSignalled(ev Event) *Problem {
 		return s.checkReportAcknowledgement()
 	case EventReportApproval:
 		return s.checkReportApproval()
+	case EventLetterGiven:
+		return s.checkLetterGiven()
 	}
 	return invalid("type", "unknown event type %q", ev.Type)
 }
@@ -351,6 +354,8 @@ func (s *State) Apply(ev Event, now time.Time) {
 		s.applyReportAcknowledgement(ev.Actor, now)
 	case EventReportApproval:
 		s.applyReportApproval(ev.Actor, now)
+	case EventLetterGiven:
+		s.applyLetterGiven(ev.Actor, now)
 	}
 }
 

@@ -202,6 +202,7 @@ type Event struct {
 	Shared     *SharedInterview       `json:"shared_interview,omitempty"`
 	ReportAck  *ReportAcknowledgement `json:"report_acknowledgement,omitempty"`
 	Approval   *ReportApproval        `json:"report_approval,omitempty"`
+	Letter     *LetterGiven           `json:"letter_given,omitempty"`
 }
 
 // SharedInterview is one interview that covered several open episodes of

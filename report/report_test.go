@@ -83,3 +83,23 @@ func TestReportNotSharedWithCommissionerHoldsOnlySafeguarding(t *testing.T) {
 		}
 	}
 }
+
+func TestLetterInPlainWordsWithoutTheDetail(t *testing.T) {
+	src := source(episode.PartySocialWorker)
+	due := time.Date(2026, 4, 6, 9, 0, 0, 0, time.UTC)
+	pdf, err := LetterPDF(LetterSource{Reference: src.Reference, Record: src.Record, Actions: src.Actions, FollowUpBy: &due})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(pdfText(t, pdf)), " ")
+	for _, want := range []string{"things that made you want to leave", "Weekly check-in", "Monday 6 April", src.Reference, "Childline"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("letter lacks %q: %s", want, text)
+		}
+	}
+	for _, absent := range []string{"arguments at home", "carry parcels", "older boys", "OFFICIAL"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("letter holds %q", absent)
+		}
+	}
+}
