@@ -57,6 +57,7 @@ func (w *episodeWorkflow) sendReport(ctx workflow.Context) {
 			err := workflow.ExecuteActivity(escalationOptions(ctx), a.SendReturnReport, in).Get(ctx, &res)
 			if err == nil {
 				w.state.MarkReportSent(res.SentAt, res.Recipients, workflow.Now(ctx))
+				w.changed++ // the main loop waits for the acknowledgement from now
 				return
 			}
 			workflow.GetLogger(ctx).Error("Return report not sent yet", "episode", in.EpisodeID, "error", err)
