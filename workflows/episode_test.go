@@ -32,6 +32,7 @@ type recorder struct {
 	notes           []activities.NoteEpisodeInput
 	reports         []producedReport
 	reportsSent     []activities.SendReturnReportInput
+	relayDownOnce   bool // the first report email fails
 }
 
 func (r *recorder) NoteEpisodeForChild(_ context.Context, in activities.NoteEpisodeInput) (activities.NoteEpisodeResult, error) {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -65,6 +66,10 @@ func TestNoReturnReportWithoutAnAgreement(t *testing.T) {
 func (r *recorder) SendReturnReport(_ context.Context, in activities.SendReturnReportInput) (activities.SendReturnReportResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.relayDownOnce {
+		r.relayDownOnce = false
+		return activities.SendReturnReportResult{}, errors.New("relay down")
+	}
 	r.reportsSent = append(r.reportsSent, in)
 	return activities.SendReturnReportResult{SentAt: r.env.Now().UTC(), Recipients: 2}, nil
 }
@@ -79,6 +84,9 @@ func heldAndAgreed(h *harness) {
 
 func TestReturnReportSentThenUnacknowledgedEscalatesOnce(t *testing.T) {
 	h := newHarness(t, t0)
+	// The relay is down at first: the report goes out later, and the
+	// episode must then wait for its acknowledgement.
+	h.rec.relayDownOnce = true
 	heldAndAgreed(h)
 	h.close(20 * 24 * time.Hour)
 	s := h.run(input(t0.Add(-10*time.Hour), fullContact))
@@ -168,5 +176,26 @@ func TestReturnReportSentOnceAManagerApproves(t *testing.T) {
 	}
 	if n := count(h.rec.kinds(), episode.EscalationReportOverdue); n != 0 {
 		t.Errorf("report_overdue raised for a report approved and sent in time")
+	}
+}
+
+// TestReturnReportApprovedLateStillAwaitsAcknowledgement: approved after it
+// escalated as overdue, the report is sent, and the episode then waits for
+// its acknowledgement.
+func TestReturnReportApprovedLateStillAwaitsAcknowledgement(t *testing.T) {
+	h := newHarness(t, t0)
+	in := input(t0.Add(-10*time.Hour), fullContact)
+	in.Policy.ReportApproval = true
+	heldAndAgreed(h)
+	h.at(5*24*time.Hour, episode.Event{Type: episode.EventReportApproval, Actor: "manager-1", ActorRole: "manager", Approval: &episode.ReportApproval{}})
+	h.close(20 * 24 * time.Hour)
+	s := h.run(in)
+	h.rec.escalation(t, episode.EscalationReportOverdue)
+	if s.Report == nil || s.Report.SentAt == nil {
+		t.Fatalf("report = %+v, want sent after the approval", s.Report)
+	}
+	e := h.rec.escalation(t, episode.EscalationReportUnacknowledged)
+	if want := s.Report.SentAt.Add(episode.DefaultReportAcknowledgeWithin); !e.At.Equal(want) {
+		t.Errorf("report_unacknowledged at %s, want %s", e.At, want)
 	}
 }
