@@ -144,6 +144,8 @@ func (p Policy) Problems() Problems {
 	duration("follow_up_delay", p.FollowUpDelay, time.Nanosecond, MaxPolicyDuration)
 	duration("follow_up_grace", p.FollowUpGrace, 0, MaxPolicyDuration)
 	duration("action_grace", p.ActionGrace, 0, MaxPolicyDuration)
+	duration("report_due", p.ReportDue, 0, MaxPolicyDuration)
+	duration("report_acknowledge_within", p.ReportAcknowledgeWithin, 0, MaxPolicyDuration)
 	count("repeat_episodes", p.RepeatEpisodes, 2, MaxRepeatEpisodes)
 	duration("repeat_window", p.RepeatWindow, time.Nanosecond, MaxPolicyDuration)
 	ps = append(ps, addressProblems(p.EscalationAddresses)...)
