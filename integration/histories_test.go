@@ -18,8 +18,8 @@ import (
 
 	"homeward/episode"
 	"homeward/internal/testenv"
-	"homeward/store"
 	"homeward/payloadcrypt"
+	"homeward/store"
 	"homeward/workflows"
 )
 
