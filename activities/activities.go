@@ -284,11 +284,13 @@ func (a *Activities) location() *time.Location {
 
 // Escalation kinds by name, for messages.
 var escalationTitles = map[episode.EscalationKind]string{
-	episode.EscalationDeadlineWarning:     "Offer deadline at risk",
-	episode.EscalationDeadlineBreached:    "Offer deadline missed",
-	episode.EscalationUnableToContact:     "Unable to contact the child",
-	episode.EscalationSafeguardingConcern: "Safeguarding concern disclosed",
-	episode.EscalationFollowUpOverdue:     "Follow-up overdue",
-	episode.EscalationRepeatMissing:       "Repeatedly missing: strategy meeting",
-	episode.EscalationActionOverdue:       "Action of the plan overdue",
+	episode.EscalationDeadlineWarning:      "Offer deadline at risk",
+	episode.EscalationDeadlineBreached:     "Offer deadline missed",
+	episode.EscalationUnableToContact:      "Unable to contact the child",
+	episode.EscalationSafeguardingConcern:  "Safeguarding concern disclosed",
+	episode.EscalationFollowUpOverdue:      "Follow-up overdue",
+	episode.EscalationRepeatMissing:        "Repeatedly missing: strategy meeting",
+	episode.EscalationActionOverdue:        "Action of the plan overdue",
+	episode.EscalationReportOverdue:        "Return report not sent in time",
+	episode.EscalationReportUnacknowledged: "Return report not acknowledged",
 }

@@ -62,13 +62,15 @@ func FormatInstant(t time.Time, loc *time.Location) string {
 }
 
 var escalationActions = map[episode.EscalationKind]string{
-	episode.EscalationDeadlineWarning:     "No interview has been offered yet and the offer deadline is close. Check the contact plan and the assigned interviewer.",
-	episode.EscalationDeadlineBreached:    "The offer deadline has passed without an interview being offered. Record the reason and make sure the offer is still made.",
-	episode.EscalationUnableToContact:     "Every planned contact attempt has failed. Decide how else the child can be reached.",
-	episode.EscalationSafeguardingConcern: "A safeguarding concern was recorded at the return interview. Review it now and make sure it is shared.",
-	episode.EscalationFollowUpOverdue:     "The one-week follow-up has not been recorded. Check with the interviewer.",
-	episode.EscalationRepeatMissing:       "The child has gone missing again and again. The local protocol calls for a strategy meeting: arrange it with the child's social worker and the police.",
-	episode.EscalationActionOverdue:       "An action of the plan agreed after the interview is still open past its due date. Check with its owner and the interviewer.",
+	episode.EscalationDeadlineWarning:      "No interview has been offered yet and the offer deadline is close. Check the contact plan and the assigned interviewer.",
+	episode.EscalationDeadlineBreached:     "The offer deadline has passed without an interview being offered. Record the reason and make sure the offer is still made.",
+	episode.EscalationUnableToContact:      "Every planned contact attempt has failed. Decide how else the child can be reached.",
+	episode.EscalationSafeguardingConcern:  "A safeguarding concern was recorded at the return interview. Review it now and make sure it is shared.",
+	episode.EscalationFollowUpOverdue:      "The one-week follow-up has not been recorded. Check with the interviewer.",
+	episode.EscalationRepeatMissing:        "The child has gone missing again and again. The local protocol calls for a strategy meeting: arrange it with the child's social worker and the police.",
+	episode.EscalationActionOverdue:        "An action of the plan agreed after the interview is still open past its due date. Check with its owner and the interviewer.",
+	episode.EscalationReportOverdue:        "The return report has not been sent to the commissioner in time. Approve it if it awaits approval, or find out why it has not gone.",
+	episode.EscalationReportUnacknowledged: "The commissioner has not acknowledged the return report. Contact their officers to make sure it was received.",
 }
 
 var reasons = map[string]string{
@@ -144,4 +146,17 @@ func actionReminderEmail(reference, link string, action int, dueAt time.Time, lo
 		Link:   link,
 	}
 	return render(v, map[string]string{"X-Homeward-Action": fmt.Sprint(action), "X-Homeward-Reference": reference})
+}
+
+// returnReportEmail tells a commissioner's officer that a return report is
+// ready: the reference and the link, nothing of the child or the report.
+func returnReportEmail(reference, link string) mail.Message {
+	v := emailView{
+		Title:     "Return report ready",
+		Reference: reference,
+		Lines:     [][2]string{{"Return report", "ready for episode " + reference}},
+		Action:    "Open the report through Homeward (it is OFFICIAL-SENSITIVE) and acknowledge it.",
+		Link:      link,
+	}
+	return render(v, map[string]string{"X-Homeward-Report": reference, "X-Homeward-Reference": reference})
 }

@@ -145,6 +145,8 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	h.exportRoutes(v1)
 	h.kpiRoutes(v1)
 	h.hotspotRoutes(v1)
+	h.reportRoutes(v1)
+	h.letterRoutes(v1)
 	codec := h.codec()
 	v1.POST("/codec/encode", providerAdmin, codec)
 	v1.POST("/codec/decode", providerAdmin, codec)

@@ -39,6 +39,7 @@ var codes = map[int]string{
 	http.StatusForbidden:             "forbidden",
 	http.StatusNotFound:              "not_found",
 	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusNotAcceptable:         "not_acceptable",
 	http.StatusConflict:              "conflict",
 	http.StatusRequestEntityTooLarge: "payload_too_large",
 	http.StatusUnsupportedMediaType:  "unsupported_media_type",

@@ -321,6 +321,62 @@ func TestAccessMatrix(t *testing.T) {
 	// their own), the provider's naming one (left out: 400). A past year
 	// keeps the matrix's own episodes, whose children have no
 	// local-authority id, out of the SSDA903 file.
+	// Return reports: every role may ask for one (row-level security, or
+	// for a commissioner officer their commissioner, decides); only
+	// commissioner officers and managers acknowledge. The matrix's episodes
+	// have no report, so those let through get 404, as for none.
+	t.Run("return reports", func(t *testing.T) {
+		for _, u := range everyone {
+			r := u.user.Role
+			for _, ep := range []string{epA, epB} {
+				if st, body := env.Do(t, "GET", "/v1/episodes/"+ep+"/report", u.token, nil); st != 404 {
+					t.Errorf("%s GET %s report: %d, want 404: %s", u.name, name[ep], st, body)
+				}
+				want := 403
+				if r == store.RoleCommissionerOfficer || r == store.RoleManager {
+					want = 404
+				}
+				if st, body := env.Do(t, "POST", "/v1/episodes/"+ep+"/report/acknowledgement", u.token, nil); st != want {
+					t.Errorf("%s acknowledging %s report: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
+				// Approval is an outcome of the episode: managers who see it
+				// reach it (which refuses, no report being due), others 404.
+				want = 403
+				if r == store.RoleManager {
+					want = 404
+					if visible(u, ep) {
+						want = 409
+					}
+				}
+				if st, body := env.Do(t, "POST", "/v1/episodes/"+ep+"/report/approval", u.token, nil); st != want {
+					t.Errorf("%s approving %s report: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
+				// The child's letter: the interviewer and managers who see
+				// the episode reach it (no interview held: 409).
+				want = 403
+				if r == store.RoleInterviewer || r == store.RoleManager {
+					want = 404
+					if visible(u, ep) {
+						want = 409
+					}
+				}
+				if st, body := env.Do(t, "GET", "/v1/episodes/"+ep+"/letter", u.token, nil); st != want {
+					t.Errorf("%s GET %s letter: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
+				want = 403
+				if r == store.RoleInterviewer {
+					want = 404
+					if visible(u, ep) {
+						want = 409
+					}
+				}
+				if st, body := env.Do(t, "POST", "/v1/episodes/"+ep+"/letter/given", u.token, nil); st != want {
+					t.Errorf("%s marking %s letter given: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
+			}
+		}
+	})
+
 	t.Run("statutory exports", func(t *testing.T) {
 		routes := []string{"/v1/exports/ssda903/missing.csv?year=2020", "/v1/exports/annex-a-list8.csv?as_of=" + time.Now().Format(time.DateOnly)}
 		for _, u := range everyone {

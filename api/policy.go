@@ -32,6 +32,8 @@ type policyBody struct {
 	RepeatEpisodes       *int     `json:"repeat_episodes"`
 	RepeatWindow         *int64   `json:"repeat_window_minutes"`
 	EscalationAddresses  []string `json:"escalation_addresses"`
+	// ReportApproval may be left out: no approval.
+	ReportApproval *bool `json:"report_approval,omitempty"`
 }
 
 // CommissionerPolicy is the answer of the policy routes.
@@ -83,6 +85,7 @@ func (b policyBody) policy(p *problems) episode.Policy {
 		FollowUpGrace:        minutes("follow_up_grace_minutes", b.FollowUpGrace),
 		RepeatEpisodes:       count("repeat_episodes", b.RepeatEpisodes),
 		RepeatWindow:         minutes("repeat_window_minutes", b.RepeatWindow),
+		ReportApproval:       b.ReportApproval != nil && *b.ReportApproval,
 	}
 	for _, a := range b.EscalationAddresses {
 		out.EscalationAddresses = append(out.EscalationAddresses, strings.TrimSpace(a))
@@ -115,6 +118,7 @@ func bodyOf(p episode.Policy) policyBody {
 		MaxContactAttempts: n(p.MaxContactAttempts), ReofferInterval: m(p.ReofferInterval),
 		ReofferCount: n(p.ReofferCount), FollowUpDelay: m(p.FollowUpDelay), FollowUpGrace: m(p.FollowUpGrace),
 		RepeatEpisodes: n(p.RepeatEpisodes), RepeatWindow: m(p.RepeatWindow), EscalationAddresses: addrs,
+		ReportApproval: &p.ReportApproval,
 	}
 }
 

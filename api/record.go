@@ -29,6 +29,13 @@ import (
 // projection keeps once it has ended.
 func (h *handlers) outcome(c *gin.Context, typ episode.EventType,
 	build func(ctx context.Context, ev *episode.Event) (problems, error)) {
+	h.outcomeScoped(c, typ, h.scope, build)
+}
+
+// outcomeScoped is outcome with the caller's scope decided by scope, which
+// answers itself when the caller may not send it.
+func (h *handlers) outcomeScoped(c *gin.Context, typ episode.EventType, scope func(*gin.Context, string) bool,
+	build func(ctx context.Context, ev *episode.Event) (problems, error)) {
 	ctx := c.Request.Context()
 	id, ok := episodeID(c)
 	if !ok {
@@ -37,7 +44,7 @@ func (h *handlers) outcome(c *gin.Context, typ episode.EventType,
 	}
 	// Before anything else, and before Temporal is asked: an episode the
 	// caller may not see answers 404 whatever the request.
-	if !h.scope(c, id) {
+	if !scope(c, id) {
 		return
 	}
 	key, ok := idempotencyKey(c)

@@ -38,6 +38,14 @@ type Policy struct {
 	// due date before managers are told. Zero (episodes opened before it
 	// existed) means the default.
 	ActionGrace time.Duration `json:"action_grace,omitempty"`
+	// ReportApproval: a manager approves the return report before it is
+	// sent to the commissioner.
+	ReportApproval bool `json:"report_approval,omitempty"`
+	// ReportDue is how long after the interview the report must be sent;
+	// ReportAcknowledgeWithin how long after it is sent the commissioner
+	// must acknowledge it. Zero means the defaults (72 hours, 5 days).
+	ReportDue               time.Duration `json:"report_due,omitempty"`
+	ReportAcknowledgeWithin time.Duration `json:"report_acknowledge_within,omitempty"`
 }
 
 // Default strategy-meeting trigger.
@@ -136,6 +144,8 @@ func (p Policy) Problems() Problems {
 	duration("follow_up_delay", p.FollowUpDelay, time.Nanosecond, MaxPolicyDuration)
 	duration("follow_up_grace", p.FollowUpGrace, 0, MaxPolicyDuration)
 	duration("action_grace", p.ActionGrace, 0, MaxPolicyDuration)
+	duration("report_due", p.ReportDue, 0, MaxPolicyDuration)
+	duration("report_acknowledge_within", p.ReportAcknowledgeWithin, 0, MaxPolicyDuration)
 	count("repeat_episodes", p.RepeatEpisodes, 2, MaxRepeatEpisodes)
 	duration("repeat_window", p.RepeatWindow, time.Nanosecond, MaxPolicyDuration)
 	ps = append(ps, addressProblems(p.EscalationAddresses)...)

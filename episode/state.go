@@ -36,6 +36,8 @@ type State struct {
 	FollowUp        *FollowUp        `json:"follow_up,omitempty"`
 	Closure         *Closure         `json:"closure,omitempty"`
 	ActionPlan      *ActionPlan      `json:"action_plan,omitempty"`
+	Report          *ReturnReport    `json:"report,omitempty"`
+	LetterGivenAt   *time.Time       `json:"letter_given_at,omitempty"`
 	// CarersAccounts holds the accounts not yet written to the case
 	// records; CarersAccountCount counts them all.
 	CarersAccounts     []CarersAccountEntry `json:"carers_accounts,omitempty"`
@@ -186,6 +188,12 @@ func (s *State) CheckSignalled(ev Event) *Problem {
 		return s.checkShared(ev.Shared)
 	case EventCarersAccount:
 		return s.checkCarersAccount(ev.Carers)
+	case EventReportAcknowledgement:
+		return s.checkReportAcknowledgement()
+	case EventReportApproval:
+		return s.checkReportApproval()
+	case EventLetterGiven:
+		return s.checkLetterGiven()
 	}
 	return invalid("type", "unknown event type %q", ev.Type)
 }
@@ -342,6 +350,12 @@ func (s *State) Apply(ev Event, now time.Time) {
 		s.applyShared(*ev.Shared, ev.Actor, now)
 	case EventCarersAccount:
 		s.applyCarersAccount(*ev.Carers, ev.Actor, now)
+	case EventReportAcknowledgement:
+		s.applyReportAcknowledgement(ev.Actor, now)
+	case EventReportApproval:
+		s.applyReportApproval(ev.Actor, now)
+	case EventLetterGiven:
+		s.applyLetterGiven(ev.Actor, now)
 	}
 }
 
@@ -533,6 +547,7 @@ func (s *State) Due(now time.Time) []Escalation {
 		raise(EscalationFollowUpOverdue, f.DueAt, "follow-up not recorded")
 	}
 	s.dueActions(now, raiseFor)
+	s.dueReport(now, raise)
 	return due
 }
 
@@ -605,6 +620,7 @@ func (s *State) NextWake(now time.Time) time.Time {
 		consider(f.OverdueAt)
 	}
 	s.actionWakes(consider)
+	s.reportWakes(consider)
 	return next
 }
 

@@ -190,16 +190,19 @@ type Event struct {
 	ActorRole string `json:"actor_role,omitempty"`
 	// RecordedAt is when the outcome was received; nothing it reports may
 	// have happened later.
-	RecordedAt time.Time        `json:"recorded_at"`
-	Assignment *Assignment      `json:"assignment,omitempty"`
-	Attempt    *AttemptInput    `json:"contact_attempt,omitempty"`
-	Interview  *InterviewUpdate `json:"interview,omitempty"`
-	Agreement  *Agreement       `json:"agreement,omitempty"`
-	FollowUp   *FollowUpRecord  `json:"follow_up,omitempty"`
-	Closure    *ClosureRequest  `json:"closure,omitempty"`
-	ActionPlan *ActionPlanInput `json:"action_plan,omitempty"`
-	Carers     *CarersAccount   `json:"carers_account,omitempty"`
-	Shared     *SharedInterview `json:"shared_interview,omitempty"`
+	RecordedAt time.Time              `json:"recorded_at"`
+	Assignment *Assignment            `json:"assignment,omitempty"`
+	Attempt    *AttemptInput          `json:"contact_attempt,omitempty"`
+	Interview  *InterviewUpdate       `json:"interview,omitempty"`
+	Agreement  *Agreement             `json:"agreement,omitempty"`
+	FollowUp   *FollowUpRecord        `json:"follow_up,omitempty"`
+	Closure    *ClosureRequest        `json:"closure,omitempty"`
+	ActionPlan *ActionPlanInput       `json:"action_plan,omitempty"`
+	Carers     *CarersAccount         `json:"carers_account,omitempty"`
+	Shared     *SharedInterview       `json:"shared_interview,omitempty"`
+	ReportAck  *ReportAcknowledgement `json:"report_acknowledgement,omitempty"`
+	Approval   *ReportApproval        `json:"report_approval,omitempty"`
+	Letter     *LetterGiven           `json:"letter_given,omitempty"`
 }
 
 // SharedInterview is one interview that covered several open episodes of
@@ -468,7 +471,7 @@ const (
 	EscalationActionOverdue EscalationKind = "action_overdue"
 )
 
-var EscalationKinds = []EscalationKind{EscalationDeadlineWarning, EscalationDeadlineBreached, EscalationUnableToContact, EscalationSafeguardingConcern, EscalationFollowUpOverdue, EscalationRepeatMissing, EscalationActionOverdue}
+var EscalationKinds = []EscalationKind{EscalationDeadlineWarning, EscalationDeadlineBreached, EscalationUnableToContact, EscalationSafeguardingConcern, EscalationFollowUpOverdue, EscalationRepeatMissing, EscalationActionOverdue, EscalationReportOverdue, EscalationReportUnacknowledged}
 
 // Escalation is one escalation of the episode. Each kind happens at most
 // once, except action_overdue, which happens at most once per action.

@@ -125,6 +125,7 @@ func (ev Event) Validate() Problems {
 		validateActionPlan(&ps, ev.ActionPlan)
 	case EventCarersAccount:
 		validateCarersAccount(&ps, ev.Carers, ev.RecordedAt)
+	case EventReportAcknowledgement, EventReportApproval, EventLetterGiven:
 	default:
 		ps.add("type", "unknown event type %q", ev.Type)
 	}

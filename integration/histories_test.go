@@ -3,8 +3,10 @@ package integration
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"homeward/episode"
 	"homeward/internal/testenv"
 	"homeward/payloadcrypt"
+	"homeward/store"
 	"homeward/workflows"
 )
 
@@ -30,8 +33,9 @@ const historiesDir = "../workflows/testdata/histories"
 // a versioned change (workflow.GetVersion), give the next generation a new
 // prefix rather than recording over the old files. The unprefixed files are
 // from before outcomes were updates (they arrived as signals), updates-*
-// from before episodes told the child's record of themselves.
-const generation = "child-record-"
+// from before episodes told the child's record of themselves, child-record-*
+// from before episodes produced return reports.
+const generation = "return-report-"
 
 // TestRecordHistories runs episodes on a real Temporal server, replays each
 // fresh history against the current code, and with -record keeps them for
@@ -46,6 +50,7 @@ func TestRecordHistories(t *testing.T) {
 		{"breach-then-closure", nil, breachThenClosure},
 		{"reminder-decline-reoffer-safeguarding-overdue", fastPolicy(), fastEpisode},
 		{"carers-account-action-plan-overdue-follow-ups", actionPolicy(), actionPlanEpisode},
+		{"report-overdue-approval-unacknowledged-letter", reportPolicy(), reportEpisode},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -194,5 +199,40 @@ func actionPlanEpisode(t *testing.T, tm *team) string {
 			map[string]any{"action": 1, "outcome": "carried_forward", "reason": "after half term", "carried_forward_to": rfc(held.Add(24 * time.Hour))},
 		}})
 	tm.waitFor(t, id, "completes", hasStatus(episode.StatusCompleted))
+	return id
+}
+
+// reportPolicy: a manager approves each report; it is due 2 seconds after
+// the interview and must be acknowledged 2 seconds after it is sent.
+func reportPolicy() *episode.Policy {
+	p := fastPolicy()
+	p.FollowUpDelay, p.FollowUpGrace = time.Hour, time.Hour
+	p.ReportApproval, p.ReportDue, p.ReportAcknowledgeWithin = true, 2*time.Second, 2*time.Second
+	return p
+}
+
+// reportEpisode: the report is produced after the agreement, escalates as
+// overdue while it waits for approval, is approved and sent to the
+// commissioner's officer, escalates as unacknowledged, is acknowledged;
+// the child's letter is given and the follow-up completes the episode.
+func reportEpisode(t *testing.T, tm *team) string {
+	_, officer := tm.env.AddUserIn(t, store.RoleCommissionerOfficer, tm.env.Commissioner.ID)
+	id := tm.open(t, time.Now().UTC().Add(-time.Minute))
+	p := "/v1/episodes/" + id
+	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "held", "held_at": rfc(time.Now()),
+		"record": map[string]any{"push_factors": []string{"arguments at home"}, "referrals_made": []string{"youth service"}}})
+	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true,
+		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the return report"}}})
+	escalated := func(kind string) func(map[string]any) bool {
+		return func(ep map[string]any) bool { return strings.Contains(fmt.Sprint(ep["escalations"]), kind) }
+	}
+	tm.waitFor(t, id, "escalates the report overdue", escalated("report_overdue"))
+	tm.must(t, 200, "POST", p+"/report/approval", tm.manager, nil)
+	tm.waitFor(t, id, "escalates the report unacknowledged", escalated("report_unacknowledged"))
+	tm.must(t, 200, "POST", p+"/report/acknowledgement", officer, nil)
+	tm.must(t, 200, "POST", p+"/letter/given", tm.interviewer, nil)
+	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "support in place"})
 	return id
 }

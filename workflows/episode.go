@@ -37,6 +37,10 @@ const (
 	// every episode opened (for the strategy-meeting trigger).
 	changeChildRecord  = "child-record"
 	versionChildRecord = 1
+	// changeReturnReport names the change that produces the return report
+	// once the agreement is recorded. Runs started before it produce none.
+	changeReturnReport  = "return-report"
+	versionReturnReport = 1
 )
 
 // WorkflowID is deterministic and carries nothing about the child.
@@ -127,6 +131,8 @@ type episodeWorkflow struct {
 	reminders       []activities.SendReminderInput // being emailed
 	childNoted      bool                           // the child's record knows of the episode
 	actionReminders []activities.SendActionReminderInput
+	// reports is true for runs that produce the return report.
+	reports bool
 }
 
 // Episode is the workflow of one missing episode, from referral to exit.
@@ -134,6 +140,7 @@ func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
 	w := &episodeWorkflow{referral: in.Referral}
 	w.bounded = workflow.GetVersion(ctx, changeOutcomeUpdates, workflow.DefaultVersion, versionOutcomeUpdates) >= versionOutcomeUpdates
 	tellChild := workflow.GetVersion(ctx, changeChildRecord, workflow.DefaultVersion, versionChildRecord) >= versionChildRecord
+	w.reports = workflow.GetVersion(ctx, changeReturnReport, workflow.DefaultVersion, versionReturnReport) >= versionReturnReport
 	if c := in.Continued; c != nil {
 		st := c.State
 		w.state, w.saved, w.pending, w.recent, w.childNoted = &st, c.Saved, c.Pending, c.Answers, c.ChildNoted
@@ -180,6 +187,7 @@ func (w *episodeWorkflow) resume(ctx workflow.Context, c *Continued) {
 	for _, r := range c.ActionReminders {
 		w.sendActionReminderInput(ctx, r)
 	}
+	w.resumeReport(ctx)
 }
 
 // setup registers the query, the outcome update and the legacy signal.
@@ -227,6 +235,13 @@ func (w *episodeWorkflow) recordOutcome(ctx workflow.Context, in OutcomeInput) (
 	now := workflow.Now(ctx)
 	w.state.Apply(in.Event, now)
 	w.raiseDue(ctx, now)
+	if w.reports && in.Event.Type == episode.EventAgreement {
+		w.state.TrackReport(now)
+		w.produceReport(ctx)
+	}
+	if in.Event.Type == episode.EventReportApproval {
+		w.sendReport(ctx) // only runs that produce reports accept an approval
+	}
 	w.changed++
 	ans := store.OutcomeAnswer{UpdateID: id, EpisodeID: w.state.EpisodeID, RequestHash: in.RequestHash,
 		Recorded: in.Event.Type, Episode: w.state.Summary()}

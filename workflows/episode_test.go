@@ -30,6 +30,9 @@ type recorder struct {
 	actionReminders []sentActionReminder
 	saves           []activities.SaveEpisodeInput
 	notes           []activities.NoteEpisodeInput
+	reports         []producedReport
+	reportsSent     []activities.SendReturnReportInput
+	relayDownOnce   bool // the first report email fails
 }
 
 func (r *recorder) NoteEpisodeForChild(_ context.Context, in activities.NoteEpisodeInput) (activities.NoteEpisodeResult, error) {
@@ -181,6 +184,8 @@ func newHarness(t *testing.T, start time.Time) *harness {
 	env.RegisterActivityWithOptions(rec.SendReminder, activity.RegisterOptions{Name: "SendReminder"})
 	env.RegisterActivityWithOptions(rec.NoteEpisodeForChild, activity.RegisterOptions{Name: "NoteEpisodeForChild"})
 	env.RegisterActivityWithOptions(rec.SendActionReminder, activity.RegisterOptions{Name: "SendActionReminder"})
+	env.RegisterActivityWithOptions(rec.ProduceReturnReport, activity.RegisterOptions{Name: "ProduceReturnReport"})
+	env.RegisterActivityWithOptions(rec.SendReturnReport, activity.RegisterOptions{Name: "SendReturnReport"})
 	return &harness{t: t, env: env, rec: rec, start: start,
 		results: map[string]store.OutcomeAnswer{}, refusals: map[string]error{}}
 }

@@ -34,6 +34,8 @@ type openAPI struct {
 }
 
 var loadOpenAPI = sync.OnceValues(func() (*openAPI, error) {
+	// The return report is served as HTML too: its body is checked as text.
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	// The document's ids are UUIDs; kin-openapi checks no uuid format unless told.
 	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(
 		`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`))

@@ -1,0 +1,105 @@
+package report
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"homeward/episode"
+)
+
+func source(parties ...episode.Party) Source {
+	var sw []episode.Sharing
+	for _, p := range parties {
+		sw = append(sw, episode.Sharing{Party: p, What: "how school is going"})
+	}
+	return Source{
+		Reference: "HW-TEST01",
+		HeldAt:    time.Date(2026, 3, 29, 10, 0, 0, 0, time.UTC),
+		Record: episode.InterviewRecord{
+			PushFactors: []string{"arguments at home"}, PullFactors: []string{"older friends in town"},
+			WhereChildWas: "a friend's flat", WhoWith: "older boys", ReferralsMade: []string{"CAMHS referral"},
+			SafeguardingConcern: true, SafeguardingDetails: "asked to carry parcels",
+		},
+		Agreement: episode.Agreement{SharedWith: sw},
+		Actions:   []Action{{What: "Weekly check-in", Owner: "Key worker", DueAt: time.Date(2026, 4, 5, 9, 0, 0, 0, time.UTC)}},
+	}
+}
+
+// pdfText extracts the PDF's text as a reader of the file would see it.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Skip("pdftotext (poppler-utils) is not installed: .ci/run installs it; skipping the PDF text assertions")
+	}
+	path := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}
+
+func TestReportSharedWithCommissionerHoldsTheFindings(t *testing.T) {
+	r := Build(source(episode.PartySocialWorker))
+	pdf, err := PDF(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := HTML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"pdf": pdfText(t, pdf), "html": html} {
+		for _, want := range []string{Marking, "HW-TEST01", "arguments at home", "older friends in town", "CAMHS referral",
+			"a friend's flat", "Weekly check-in", "asked to carry parcels", "always shared"} {
+			if !strings.Contains(strings.ReplaceAll(text, "&#39;", "'"), want) {
+				t.Errorf("%s lacks %q", name, want)
+			}
+		}
+	}
+}
+
+func TestReportNotSharedWithCommissionerHoldsOnlySafeguarding(t *testing.T) {
+	pdf, err := PDF(Build(source(episode.PartyPolice)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := pdfText(t, pdf)
+	for _, absent := range []string{"arguments at home", "CAMHS referral", "friend", "how school is going"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("report holds %q, which the child did not agree to share with the commissioner", absent)
+		}
+	}
+	for _, want := range []string{"asked to carry parcels", "always shared", "police"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+func TestLetterInPlainWordsWithoutTheDetail(t *testing.T) {
+	src := source(episode.PartySocialWorker)
+	due := time.Date(2026, 4, 6, 9, 0, 0, 0, time.UTC)
+	pdf, err := LetterPDF(LetterSource{Reference: src.Reference, Record: src.Record, Actions: src.Actions, FollowUpBy: &due})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(pdfText(t, pdf)), " ")
+	for _, want := range []string{"things that made you want to leave", "Weekly check-in", "Monday 6 April", src.Reference, "Childline"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("letter lacks %q: %s", want, text)
+		}
+	}
+	for _, absent := range []string{"arguments at home", "carry parcels", "older boys", "OFFICIAL"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("letter holds %q", absent)
+		}
+	}
+}
