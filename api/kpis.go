@@ -59,6 +59,9 @@ type KPIFigure struct {
 	Breaches            map[string]int `json:"breaches"`
 	FollowUpsDue        int            `json:"follow_ups_due"`
 	FollowUpsOnTime     int            `json:"follow_ups_on_time"`
+	ReportsDue          int            `json:"reports_due"`
+	ReportsSentOnTime   int            `json:"reports_sent_on_time"`
+	ReportsAcknowledged int            `json:"reports_acknowledged"`
 }
 
 // kpiRoutes mounts the KPI report: the provider's and commissioners'
@@ -155,6 +158,7 @@ func figureOf(p *store.KPIPeriod) KPIFigure {
 		ReturnToOffer:     KPIHours{Median: round2(p.ReturnToOfferMedian), P90: round2(p.ReturnToOfferP90)},
 		ReturnToInterview: KPIHours{Median: round2(p.ReturnToInterviewMedian), P90: round2(p.ReturnToInterviewP90)},
 		Breaches:          p.Breaches, FollowUpsDue: p.FollowUpsDue, FollowUpsOnTime: p.FollowUpsOnTime,
+		ReportsDue: p.ReportsDue, ReportsSentOnTime: p.ReportsSentOnTime, ReportsAcknowledged: p.ReportsAcknowledged,
 	}
 	if p.OffersDue > 0 {
 		pct := math.Round(1000*float64(p.OffersWithinDeadline)/float64(p.OffersDue)) / 10
@@ -182,6 +186,7 @@ var kpiColumns = []string{
 	"hours_return_to_interview_median", "hours_return_to_interview_p90",
 	"breaches_late_notification", "breaches_no_contact", "breaches_no_contact_attempted", "breaches_other",
 	"follow_ups_due", "follow_ups_on_time",
+	"reports_due", "reports_sent_on_time", "reports_acknowledged",
 }
 
 // kpiCSV is the report as CSV: one row per month, then the total. An
@@ -214,5 +219,6 @@ func kpiRow(f KPIFigure) []string {
 		n(f.Breaches["late_notification"]), n(f.Breaches["no_contact"]),
 		n(f.Breaches["no_contact_attempted"]), n(f.Breaches["other"]),
 		n(f.FollowUpsDue), n(f.FollowUpsOnTime),
+		n(f.ReportsDue), n(f.ReportsSentOnTime), n(f.ReportsAcknowledged),
 	}
 }

@@ -28,6 +28,8 @@ type kpiEpisode struct {
 	held                    string
 	followDue, followDone   string
 	breachReason, breachDue string
+	// The return report: when due, sent and acknowledged ("" for none).
+	reportDue, reportSent, reportAcked string
 }
 
 func kpiAt(t *testing.T, s string) *time.Time {
@@ -57,11 +59,12 @@ func seedKPIEpisode(t *testing.T, s *store.Store, ep kpiEpisode) {
 	exec(`INSERT INTO children (id, commissioner_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, ep.child, ep.commissioner)
 	exec(`INSERT INTO episodes (id, reference, child_id, status, looked_after, reported_missing_at, returned_at, opened_at,
 			offer_deadline, offer_made_at, follow_up_due_at, follow_up_completed_at, state, state_version, updated_at, commissioner_id,
-			first_held_at, offer_accepted)
-		VALUES ($1, 'HW-KPI', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '{}', 1, $7, $12, $13, $14)`,
+			first_held_at, offer_accepted, report_due_by, report_sent_at, report_acknowledged_at)
+		VALUES ($1, 'HW-KPI', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '{}', 1, $7, $12, $13, $14, $15, $16, $17)`,
 		id, ep.child, ep.status, ep.lookedAfter, kpiAt(t, ep.reported), kpiAt(t, ep.returned), kpiAt(t, ep.opened),
 		kpiAt(t, ep.deadline), kpiAt(t, ep.offer), kpiAt(t, ep.followDue), kpiAt(t, ep.followDone), ep.commissioner,
-		kpiAt(t, ep.held), slices.Contains(ep.attempts, "reached_offered"))
+		kpiAt(t, ep.held), slices.Contains(ep.attempts, "reached_offered"),
+		kpiAt(t, ep.reportDue), kpiAt(t, ep.reportSent), kpiAt(t, ep.reportAcked))
 	for i, outcome := range ep.attempts {
 		exec(`INSERT INTO contact_attempts (episode_id, seq, method, outcome, attempted_at, recorded_at)
 			VALUES ($1, $2, 'phone', $3, $4, $4)`, id, i+1, outcome, kpiAt(t, ep.returned))
@@ -91,7 +94,8 @@ func seedKPIs(t *testing.T, s *store.Store, a, b string) {
 		{commissioner: a, child: c1, status: "interview_held", lookedAfter: true,
 			reported: "2025-03-01T08:00:00Z", returned: "2025-03-03T08:00:00Z", opened: "2025-03-03T10:00:00Z",
 			deadline: "2025-03-06T08:00:00Z", offer: "2025-03-04T08:00:00Z", attempts: []string{"no_answer", "reached_offered"},
-			held: "2025-03-05T08:00:00Z", followDue: "2025-03-12T08:00:00Z", followDone: "2025-03-11T08:00:00Z"},
+			held: "2025-03-05T08:00:00Z", followDue: "2025-03-12T08:00:00Z", followDone: "2025-03-11T08:00:00Z",
+			reportDue: "2025-03-08T08:00:00Z", reportSent: "2025-03-08T08:00:00Z", reportAcked: "2025-03-12T09:00:00Z"},
 		// E2: March, same child; offered 96h after return (late), declined every offer; breached: no contact.
 		{commissioner: a, child: c1, status: "declined",
 			reported: "2025-03-20T00:00:00Z", returned: "2025-03-20T10:00:00Z", opened: "2025-03-20T12:00:00Z",
@@ -113,11 +117,17 @@ func seedKPIs(t *testing.T, s *store.Store, a, b string) {
 		{commissioner: a, child: c4, status: "awaiting_contact",
 			reported: "2025-04-05T09:00:00Z", returned: "2025-04-07T09:00:00Z", opened: "2025-04-10T09:00:00Z",
 			deadline: "2025-04-10T09:00:00Z", breachReason: "late_notification", breachDue: "2025-04-10T09:00:00Z"},
-		// E5: April; offered at 30h, a shared interview held at 60h (no accepting attempt); follow-up late.
+		// E5: April; offered at 30h, a shared interview held at 60h (no accepting attempt); follow-up late;
+		// its report, due on 20 April, sent a day late and never acknowledged.
 		{commissioner: a, child: c3, status: "interview_held",
 			reported: "2025-04-14T20:00:00Z", returned: "2025-04-15T08:00:00Z", opened: "2025-04-15T09:00:00Z",
 			deadline: "2025-04-18T08:00:00Z", offer: "2025-04-16T14:00:00Z",
-			held: "2025-04-17T20:00:00Z", followDue: "2025-04-24T08:00:00Z", followDone: "2025-04-25T08:00:00Z"},
+			held: "2025-04-17T20:00:00Z", followDue: "2025-04-24T08:00:00Z", followDone: "2025-04-25T08:00:00Z",
+			reportDue: "2025-04-20T20:00:00Z", reportSent: "2025-04-21T20:00:00Z"},
+		// E11: a report due at 23:30 UTC on 30 April (00:30 on 1 May in London: not counted), sent on time.
+		{commissioner: a, child: c2, status: "interview_held",
+			returned: "2025-04-28T09:00:00Z", opened: "2025-05-01T10:00:00Z", deadline: "2025-05-01T09:00:00Z",
+			reportDue: "2025-04-30T23:30:00Z", reportSent: "2025-04-30T10:00:00Z"},
 		// E6: April; missing exactly 24h (not over); offered at 12h; deadline in May.
 		{commissioner: a, child: c3, status: "offer_accepted",
 			reported: "2025-04-28T08:00:00Z", returned: "2025-04-29T08:00:00Z", opened: "2025-04-29T09:00:00Z",
@@ -131,7 +141,8 @@ func seedKPIs(t *testing.T, s *store.Store, a, b string) {
 			reported: "2025-03-08T08:00:00Z", returned: "2025-03-10T08:00:00Z", opened: "2025-03-10T09:00:00Z",
 			deadline: "2025-03-13T08:00:00Z", offer: "2025-03-10T10:00:00Z", attempts: []string{"reached_offered"},
 			held: "2025-03-11T08:00:00Z", followDue: "2025-03-18T08:00:00Z", followDone: "2025-03-18T08:00:00Z",
-			breachReason: "late_notification", breachDue: "2025-03-13T08:00:00Z"},
+			breachReason: "late_notification", breachDue: "2025-03-13T08:00:00Z",
+			reportDue: "2025-03-14T08:00:00Z", reportSent: "2025-03-12T08:00:00Z", reportAcked: "2025-03-13T08:00:00Z"},
 	} {
 		seedKPIEpisode(t, s, ep)
 	}
@@ -158,6 +169,9 @@ type kpiFigure struct {
 	Breaches            map[string]int `json:"breaches"`
 	FollowUpsDue        int            `json:"follow_ups_due"`
 	FollowUpsOnTime     int            `json:"follow_ups_on_time"`
+	ReportsDue          int            `json:"reports_due"`
+	ReportsSentOnTime   int            `json:"reports_sent_on_time"`
+	ReportsAcknowledged int            `json:"reports_acknowledged"`
 }
 
 type kpiHours struct {
@@ -189,17 +203,20 @@ var wantKPIs = []kpiFigure{
 		Episodes: 3, Children: 2, RepeatChildren: 1, MissingOver24Hours: 1, LookedAfter: 1, NotLookedAfter: 2,
 		OffersDue: 4, OffersInTime: 2, OffersInTimePercent: f(50), OffersAccepted: 1, InterviewsHeld: 1, Declines: 1,
 		ReturnToOffer: kpiHours{f(24), f(81.6)}, ReturnToInterview: kpiHours{f(48), f(48)},
-		Breaches: breaches(0, 1, 1, 0), FollowUpsDue: 1, FollowUpsOnTime: 1},
+		Breaches: breaches(0, 1, 1, 0), FollowUpsDue: 1, FollowUpsOnTime: 1,
+		ReportsDue: 1, ReportsSentOnTime: 1, ReportsAcknowledged: 1},
 	{Period: "2025-04", From: "2025-04-01", To: "2025-04-30",
 		Episodes: 4, Children: 3, RepeatChildren: 1, MissingOver24Hours: 1, LookedAfter: 1, NotLookedAfter: 3,
 		OffersDue: 4, OffersInTime: 2, OffersInTimePercent: f(50), OffersAccepted: 3, InterviewsHeld: 1, Declines: 0,
 		ReturnToOffer: kpiHours{f(12), f(26.4)}, ReturnToInterview: kpiHours{f(60), f(60)},
-		Breaches: breaches(1, 0, 0, 1), FollowUpsDue: 1, FollowUpsOnTime: 0},
+		Breaches: breaches(1, 0, 0, 1), FollowUpsDue: 1, FollowUpsOnTime: 0,
+		ReportsDue: 1, ReportsSentOnTime: 0, ReportsAcknowledged: 0},
 	{Period: "total", From: "2025-03-01", To: "2025-04-30",
 		Episodes: 7, Children: 4, RepeatChildren: 3, MissingOver24Hours: 2, LookedAfter: 2, NotLookedAfter: 5,
 		OffersDue: 8, OffersInTime: 4, OffersInTimePercent: f(50), OffersAccepted: 4, InterviewsHeld: 2, Declines: 1,
 		ReturnToOffer: kpiHours{f(18), f(63)}, ReturnToInterview: kpiHours{f(54), f(58.8)},
-		Breaches: breaches(1, 1, 1, 1), FollowUpsDue: 2, FollowUpsOnTime: 1},
+		Breaches: breaches(1, 1, 1, 1), FollowUpsDue: 2, FollowUpsOnTime: 1,
+		ReportsDue: 2, ReportsSentOnTime: 1, ReportsAcknowledged: 1},
 }
 
 func TestKPIFigures(t *testing.T) {
@@ -241,10 +258,11 @@ func TestKPIFigures(t *testing.T) {
 		strings.Split("period,from,to,episodes,children,repeat_children,missing_over_24_hours,looked_after,not_looked_after,"+
 			"offers_due,offers_in_time,offers_in_time_percent,offers_accepted,interviews_held,declines,"+
 			"hours_return_to_offer_median,hours_return_to_offer_p90,hours_return_to_interview_median,hours_return_to_interview_p90,"+
-			"breaches_late_notification,breaches_no_contact,breaches_no_contact_attempted,breaches_other,follow_ups_due,follow_ups_on_time", ","),
-		strings.Split("2025-03,2025-03-01,2025-03-31,3,2,1,1,1,2,4,2,50,1,1,1,24,81.6,48,48,0,1,1,0,1,1", ","),
-		strings.Split("2025-04,2025-04-01,2025-04-30,4,3,1,1,1,3,4,2,50,3,1,0,12,26.4,60,60,1,0,0,1,1,0", ","),
-		strings.Split("total,2025-03-01,2025-04-30,7,4,3,2,2,5,8,4,50,4,2,1,18,63,54,58.8,1,1,1,1,2,1", ","),
+			"breaches_late_notification,breaches_no_contact,breaches_no_contact_attempted,breaches_other,follow_ups_due,follow_ups_on_time,"+
+			"reports_due,reports_sent_on_time,reports_acknowledged", ","),
+		strings.Split("2025-03,2025-03-01,2025-03-31,3,2,1,1,1,2,4,2,50,1,1,1,24,81.6,48,48,0,1,1,0,1,1,1,1,1", ","),
+		strings.Split("2025-04,2025-04-01,2025-04-30,4,3,1,1,1,3,4,2,50,3,1,0,12,26.4,60,60,1,0,0,1,1,0,1,0,0", ","),
+		strings.Split("total,2025-03-01,2025-04-30,7,4,3,2,2,5,8,4,50,4,2,1,18,63,54,58.8,1,1,1,1,2,1,2,1,1", ","),
 	}
 	if !reflect.DeepEqual(rows, wantRows) {
 		t.Errorf("CSV:\n got %q\nwant %q", rows, wantRows)

@@ -127,14 +127,14 @@ INSERT INTO episodes (
 	offer_made_at, offer_within_deadline, offers, declines, assigned_interviewer_id,
 	next_contact_method, next_contact_due_at, next_contact_purpose, follow_up_due_at,
 	follow_up_completed_at, ended_at, contact, preferences, state, state_version, updated_at, projected_at,
-	commissioner_id, first_held_at, offer_accepted
+	commissioner_id, first_held_at, offer_accepted, report_due_by, report_sent_at, report_acknowledged_at
 ) VALUES (
 	@id, @reference, @child_id, @status, @category, @risk_grade, @looked_after, @police_reference,
 	@referral_source, @reported_missing_at, @returned_at, @opened_at, @opened_by, @offer_deadline,
 	@offer_made_at, @offer_within_deadline, @offers, @declines, @assigned_interviewer_id,
 	@next_contact_method, @next_contact_due_at, @next_contact_purpose, @follow_up_due_at,
 	@follow_up_completed_at, @ended_at, @contact, @preferences, @state, @state_version, @updated_at, now(),
-	@commissioner_id, @first_held_at, @offer_accepted
+	@commissioner_id, @first_held_at, @offer_accepted, @report_due_by, @report_sent_at, @report_acknowledged_at
 )
 ON CONFLICT (id) DO UPDATE SET
 	reference = EXCLUDED.reference,
@@ -171,7 +171,11 @@ ON CONFLICT (id) DO UPDATE SET
 	commissioner_id = COALESCE(episodes.commissioner_id, EXCLUDED.commissioner_id),
 	-- Kept for the KPI report: a snapshot holds only the attempts not yet saved.
 	first_held_at = COALESCE(episodes.first_held_at, EXCLUDED.first_held_at),
-	offer_accepted = episodes.offer_accepted OR EXCLUDED.offer_accepted
+	offer_accepted = episodes.offer_accepted OR EXCLUDED.offer_accepted,
+	-- The return report, for the KPI report; the state always holds it.
+	report_due_by = EXCLUDED.report_due_by,
+	report_sent_at = EXCLUDED.report_sent_at,
+	report_acknowledged_at = EXCLUDED.report_acknowledged_at
 WHERE episodes.state_version < EXCLUDED.state_version
 RETURNING state_version`
 
@@ -201,6 +205,13 @@ func episodeArgs(id string, st episode.State, stateJSON []byte) pgx.NamedArgs {
 		"commissioner_id":         nullableID(st.CommissionerID),
 		"first_held_at":           (*time.Time)(nil),
 		"offer_accepted":          false,
+		"report_due_by":           (*time.Time)(nil),
+		"report_sent_at":          (*time.Time)(nil),
+		"report_acknowledged_at":  (*time.Time)(nil),
+	}
+	if r := st.Report; r != nil {
+		due := r.DueBy.UTC()
+		a["report_due_by"], a["report_sent_at"], a["report_acknowledged_at"] = &due, utcPtr(r.SentAt), utcPtr(r.AcknowledgedAt)
 	}
 	if iv := st.Interview; iv != nil && iv.HeldAt != nil {
 		held := iv.HeldAt.UTC()

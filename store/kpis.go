@@ -47,6 +47,10 @@ type KPIPeriod struct {
 	Breaches                map[string]int
 	FollowUpsDue            int
 	FollowUpsOnTime         int
+	// Return reports: over the episodes whose report was due in the period.
+	ReportsDue          int
+	ReportsSentOnTime   int
+	ReportsAcknowledged int
 }
 
 // kpiSpan is the range of instants [from, to) of the query's days.
@@ -124,7 +128,7 @@ func (s *Store) KPIs(ctx context.Context, q KPIQuery) ([]*KPIPeriod, error) {
 type kpiPart func(ctx context.Context, tx pgx.Tx, cid string, from, to time.Time, byKey map[string]*KPIPeriod) error
 
 // kpiParts are read in one snapshot, so the figures agree with each other.
-var kpiParts = []kpiPart{kpiOpened, kpiRepeatChildren, kpiOffers, kpiBreaches, kpiFollowUps}
+var kpiParts = []kpiPart{kpiOpened, kpiRepeatChildren, kpiOffers, kpiBreaches, kpiFollowUps, kpiReports}
 
 // kpiRows runs sql (whose first column is the period, NULL for the total)
 // and scans the rest of each row into the destinations dest gives for the
@@ -262,4 +266,19 @@ WHERE commissioner_id = $1 AND follow_up_due_at >= $2 AND follow_up_due_at < $3
 GROUP BY GROUPING SETS ((1), ())`
 	return kpiRows(ctx, tx, byKey, func(p *KPIPeriod) []any { return []any{&p.FollowUpsDue, &p.FollowUpsOnTime} },
 		sql, cid, from, to)
+}
+
+// kpiReports counts the return reports due in the period (the held
+// interview plus the commissioner's report_due), those sent by then, and
+// those the commissioner has acknowledged.
+func kpiReports(ctx context.Context, tx pgx.Tx, cid string, from, to time.Time, byKey map[string]*KPIPeriod) error {
+	sql := `SELECT ` + monthOf("report_due_by") + ` AS period, count(*),
+	count(*) FILTER (WHERE report_sent_at <= report_due_by),
+	count(*) FILTER (WHERE report_acknowledged_at IS NOT NULL)
+FROM episodes
+WHERE commissioner_id = $1 AND report_due_by >= $2 AND report_due_by < $3
+GROUP BY GROUPING SETS ((1), ())`
+	return kpiRows(ctx, tx, byKey, func(p *KPIPeriod) []any {
+		return []any{&p.ReportsDue, &p.ReportsSentOnTime, &p.ReportsAcknowledged}
+	}, sql, cid, from, to)
 }

@@ -94,7 +94,8 @@ func seedBenchKPIs(b *testing.B, s *store.Store) []string {
 	flush := func() {
 		copyIn("episodes", []string{"id", "reference", "child_id", "status", "looked_after", "reported_missing_at",
 			"returned_at", "opened_at", "offer_deadline", "offer_made_at", "follow_up_due_at", "follow_up_completed_at",
-			"state", "state_version", "updated_at", "commissioner_id", "first_held_at", "offer_accepted"}, episodes)
+			"state", "state_version", "updated_at", "commissioner_id", "first_held_at", "offer_accepted",
+			"report_due_by", "report_sent_at", "report_acknowledged_at"}, episodes)
 		copyIn("contact_attempts", []string{"episode_id", "seq", "method", "outcome", "attempted_at", "recorded_at"}, attempts)
 		copyIn("interviews", []string{"episode_id", "seq", "outcome", "held_at", "recorded_at"}, interviews)
 		copyIn("escalations", []string{"episode_id", "kind", "reason", "due_at", "triggered_at", "commissioner_id"}, breaches)
@@ -109,7 +110,7 @@ func seedBenchKPIs(b *testing.B, s *store.Store) []string {
 		reported := returned.Add(-hours(72))
 		deadline := returned.Add(72 * time.Hour)
 		status := "awaiting_contact"
-		var offer, held, due, done *time.Time
+		var offer, held, due, done, reportDue, reportSent, reportAcked *time.Time
 		if r.IntN(10) < 8 {
 			o := returned.Add(hours(100))
 			offer, status = &o, "offer_accepted"
@@ -119,6 +120,11 @@ func seedBenchKPIs(b *testing.B, s *store.Store) []string {
 				d := h.Add(7 * 24 * time.Hour)
 				held, due, status = &h, &d, "interview_held"
 				interviews = append(interviews, []any{id, 1, "held", h, h})
+				rd, rs, ra := h.Add(72*time.Hour), h.Add(hours(96)), h.Add(hours(200))
+				reportDue, reportSent = &rd, &rs
+				if r.IntN(10) < 8 {
+					reportAcked = &ra
+				}
 				if r.IntN(10) < 7 {
 					x := d.Add(hours(48) - 24*time.Hour)
 					done = &x
@@ -130,7 +136,8 @@ func seedBenchKPIs(b *testing.B, s *store.Store) []string {
 			breaches = append(breaches, []any{id, "deadline_breached", reason, deadline, deadline, commissioners[c]})
 		}
 		episodes = append(episodes, []any{id, "HW-BENCH", child, status, r.IntN(10) < 3, reported, returned, opened,
-			deadline, offer, due, done, "{}", int64(1), opened, commissioners[c], held, offer != nil})
+			deadline, offer, due, done, "{}", int64(1), opened, commissioners[c], held, offer != nil,
+			reportDue, reportSent, reportAcked})
 		if len(episodes) == batch {
 			flush()
 		}

@@ -37,6 +37,13 @@ func TestKPIsFromSavedEpisodes(t *testing.T) {
 		Record: &episode.InterviewRecord{PushFactors: []string{"conflict at home"}}}, held), held)
 	save(t, s, snapshot(t, st), nil)
 
+	// The report, due 72 hours after the interview (in April, London time),
+	// sent the next day and acknowledged: kept on the episode from the state.
+	due, sent, acked := held.Add(72*time.Hour), held.Add(24*time.Hour), held.Add(48*time.Hour)
+	st.Report = &episode.ReturnReport{DueBy: due, ProducedAt: &sent, SentAt: &sent, AcknowledgedAt: &acked}
+	st.Version++
+	save(t, s, snapshot(t, st), nil)
+
 	var accepted bool
 	var firstHeld *time.Time
 	if err := s.Pool.QueryRow(ctx, `SELECT offer_accepted, first_held_at FROM episodes WHERE id = $1`, st.EpisodeID).
@@ -48,7 +55,7 @@ func TestKPIsFromSavedEpisodes(t *testing.T) {
 	}
 
 	periods, err := s.KPIs(ctx, store.KPIQuery{CommissionerID: c.ID,
-		From: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 3, 31, 0, 0, 0, 0, time.UTC)})
+		From: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 4, 30, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,5 +64,8 @@ func TestKPIsFromSavedEpisodes(t *testing.T) {
 		total.ReturnToInterviewMedian == nil || *total.ReturnToInterviewMedian != 26 ||
 		total.ReturnToOfferMedian == nil || *total.ReturnToOfferMedian != 6 {
 		t.Errorf("total = %+v", total)
+	}
+	if april := periods[1]; april.Period != "2025-04" || april.ReportsDue != 1 || april.ReportsSentOnTime != 1 || april.ReportsAcknowledged != 1 {
+		t.Errorf("April's reports: %+v, want 1 due, 1 sent on time, 1 acknowledged", april)
 	}
 }
