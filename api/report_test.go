@@ -2,14 +2,12 @@ package api_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"homeward/episode"
+	"homeward/internal/pdftext"
 	"homeward/internal/smtptest"
 	"homeward/internal/testenv"
 	"homeward/store"
@@ -95,22 +93,8 @@ func TestReturnReportAfterTheAgreement(t *testing.T) {
 	}
 }
 
-// pdfText extracts a PDF's text with pdftotext, which .ci/run installs.
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext (poppler-utils) is not installed: .ci/run installs it; skipping the PDF text assertions")
-	}
-	path := filepath.Join(t.TempDir(), "report.pdf")
-	if err := os.WriteFile(path, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
+// pdfText is the PDF's text as a reader of the file sees it.
+func pdfText(t *testing.T, pdf []byte) string { return pdftext.Text(t, pdf) }
 
 // deliveredAndAcknowledged: A's officer is emailed once, the reference and a
 // link and nothing of the child or the report; they acknowledge it once.

@@ -1,14 +1,12 @@
 package report
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"homeward/episode"
+	"homeward/internal/pdftext"
 )
 
 func source(parties ...episode.Party) Source {
@@ -29,22 +27,8 @@ func source(parties ...episode.Party) Source {
 	}
 }
 
-// pdfText extracts the PDF's text as a reader of the file would see it.
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext (poppler-utils) is not installed: .ci/run installs it; skipping the PDF text assertions")
-	}
-	path := filepath.Join(t.TempDir(), "report.pdf")
-	if err := os.WriteFile(path, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-layout", path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
+// pdfText is the PDF's text as a reader of the file sees it.
+func pdfText(t *testing.T, pdf []byte) string { return pdftext.Text(t, pdf) }
 
 func TestReportSharedWithCommissionerHoldsTheFindings(t *testing.T) {
 	r := Build(source(episode.PartySocialWorker))
