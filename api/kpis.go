@@ -81,7 +81,7 @@ func (h *handlers) kpis(c *gin.Context) {
 		return
 	}
 	report := KPIReport{CommissionerID: q.CommissionerID, From: q.From.Format(time.DateOnly), To: q.To.Format(time.DateOnly),
-		GroupBy: "month", TimeZone: store.KPIZone, Periods: []KPIFigure{}}
+		GroupBy: q.GroupBy, TimeZone: store.KPIZone, Periods: []KPIFigure{}}
 	for _, p := range periods {
 		if p.Period == "total" {
 			report.Total = figureOf(p)
@@ -120,8 +120,9 @@ func (h *handlers) kpiQuery(c *gin.Context) (store.KPIQuery, bool) {
 			p.add("to", "must be at most "+strconv.Itoa(maxKPIDays)+" days after from")
 		}
 	}
-	if g := c.Query("group_by"); g != "" && g != "month" {
-		p.add("group_by", "must be month")
+	groupBy := c.DefaultQuery("group_by", "month")
+	if groupBy != "month" && groupBy != "week" {
+		p.add("group_by", "must be month or week")
 	}
 	cid := ""
 	requested := strings.TrimSpace(c.Query("commissioner_id"))
@@ -145,7 +146,7 @@ func (h *handlers) kpiQuery(c *gin.Context) (store.KPIQuery, bool) {
 		invalid(c, p)
 		return store.KPIQuery{}, false
 	}
-	return store.KPIQuery{CommissionerID: cid, From: from, To: to}, true
+	return store.KPIQuery{CommissionerID: cid, From: from, To: to, GroupBy: groupBy}, true
 }
 
 func figureOf(p *store.KPIPeriod) KPIFigure {

@@ -342,7 +342,7 @@ func TestKPIAccess(t *testing.T) {
 		{"to not a day", pAdmin, "/v1/reports/kpis?commissioner_id=" + a + "&from=2025-03-01&to=30/04/2025", 400, "to"},
 		{"to before from", pAdmin, "/v1/reports/kpis?commissioner_id=" + a + "&from=2025-03-01&to=2025-02-28", 400, "to"},
 		{"range too long", pAdmin, "/v1/reports/kpis?commissioner_id=" + a + "&from=2015-03-01&to=2025-02-28", 400, "to"},
-		{"group by week", pAdmin, "/v1/reports/kpis?commissioner_id=" + a + q + "&group_by=week", 400, "group_by"},
+		{"group by year", pAdmin, "/v1/reports/kpis?commissioner_id=" + a + q + "&group_by=year", 400, "group_by"},
 	} {
 		st, body := env.Do(t, "GET", tc.path, tc.token, nil)
 		t.Run(tc.name, func(t *testing.T) { wantError(t, st, body, tc.status, "invalid_request", tc.field) })
@@ -360,5 +360,46 @@ func TestKPIAccess(t *testing.T) {
 	}
 	if audited < 3 {
 		t.Errorf("report.kpis audited %d times, want every request", audited)
+	}
+}
+
+// By ISO week: 1 March 2025 is a Saturday, so the first week is cut to
+// two days; each figure falls in the week of the instant it counts by.
+func TestKPIWeeks(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{NoWorker: true})
+	a := env.Commissioner.ID
+	seedKPIs(t, env.Store, a, env.AddCommissioner(t, "KPI other council").ID)
+	_, token := env.AddUserIn(t, store.RoleManager, "")
+	st, body := env.Do(t, "GET", "/v1/reports/kpis?commissioner_id="+a+"&from=2025-03-01&to=2025-03-16&group_by=week", token, nil)
+	if st != 200 {
+		t.Fatalf("GET kpis by week: %d %s", st, body)
+	}
+	var got kpiReport
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	type week struct {
+		period, from, to                                   string
+		episodes, offersDue, offersInTime, unattempted     int
+		followUpsDue, reportsDue, reportsSentOnTime, acked int
+	}
+	want := []week{
+		{"2025-W09", "2025-03-01", "2025-03-02", 0, 1, 0, 1, 0, 0, 0, 0}, // E7's deadline, breached unattempted
+		{"2025-W10", "2025-03-03", "2025-03-09", 1, 1, 1, 0, 0, 1, 1, 1}, // E1 opened, offered in time; its report
+		{"2025-W11", "2025-03-10", "2025-03-16", 1, 0, 0, 0, 1, 0, 0, 0}, // E10 opened; E1's follow-up
+	}
+	if got.GroupBy != "week" || len(got.Periods) != len(want) {
+		t.Fatalf("weeks: %s", body)
+	}
+	for i, w := range want {
+		p := got.Periods[i]
+		g := week{p.Period, p.From, p.To, p.Episodes, p.OffersDue, p.OffersInTime, p.Breaches["no_contact_attempted"],
+			p.FollowUpsDue, p.ReportsDue, p.ReportsSentOnTime, p.ReportsAcknowledged}
+		if g != w {
+			t.Errorf("week %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+	if got.Total.Episodes != 2 || got.Total.From != "2025-03-01" || got.Total.To != "2025-03-16" {
+		t.Errorf("total: %+v", got.Total)
 	}
 }

@@ -21,12 +21,15 @@ var BreachReasons = []string{"late_notification", "no_contact", "no_contact_atte
 type KPIQuery struct {
 	CommissionerID string
 	From, To       time.Time // dates: only the year, month and day count
+	// GroupBy is "month" (the default) or "week" (ISO weeks, Monday to
+	// Sunday, London time).
+	GroupBy string
 }
 
 // KPIPeriod is the figures of one month, or of the whole range (Period
 // "total"). Hours are nil when nothing was there to measure.
 type KPIPeriod struct {
-	Period         string // "2025-04", or "total"
+	Period         string // "2025-04" (a month), "2025-W14" (an ISO week), or "total"
 	From, To       string // the first and last day counted, YYYY-MM-DD
 	Episodes       int
 	Children       int
@@ -66,7 +69,7 @@ func kpiSpan(q KPIQuery) (from, to time.Time, loc *time.Location, err error) {
 
 // kpiPeriods lists every month the range touches (clipped to the range)
 // and the total, all at zero.
-func kpiPeriods(from, to time.Time) ([]*KPIPeriod, map[string]*KPIPeriod) {
+func kpiPeriods(from, to time.Time, groupBy string) ([]*KPIPeriod, map[string]*KPIPeriod) {
 	day := func(t time.Time) string { return t.Format("2006-01-02") }
 	var list []*KPIPeriod
 	byKey := map[string]*KPIPeriod{}
@@ -78,18 +81,31 @@ func kpiPeriods(from, to time.Time) ([]*KPIPeriod, map[string]*KPIPeriod) {
 		list = append(list, p)
 		byKey[key] = p
 	}
-	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, from.Location()); m.Before(to); m = m.AddDate(0, 1, 0) {
-		a, b := m, m.AddDate(0, 1, 0)
+	start, step, key := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, from.Location()), monthStep, monthKey
+	if groupBy == "week" {
+		// Back to the Monday of from's week (Sunday is day 0).
+		start, step, key = from.AddDate(0, 0, -(int(from.Weekday())+6)%7), weekStep, weekKey
+	}
+	for m := start; m.Before(to); m = step(m) {
+		a, b := m, step(m)
 		if a.Before(from) {
 			a = from
 		}
 		if b.After(to) {
 			b = to
 		}
-		add(m.Format("2006-01"), a, b)
+		add(key(m), a, b)
 	}
 	add("total", from, to)
 	return list, byKey
+}
+
+func monthStep(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
+func weekStep(t time.Time) time.Time  { return t.AddDate(0, 0, 7) }
+func monthKey(t time.Time) string     { return t.Format("2006-01") }
+func weekKey(t time.Time) string {
+	y, w := t.ISOWeek()
+	return fmt.Sprintf("%04d-W%02d", y, w)
 }
 
 // KPIs computes the commissioner's figures. It reads with the store's own
@@ -106,14 +122,18 @@ func (s *Store) KPIs(ctx context.Context, q KPIQuery) ([]*KPIPeriod, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, byKey := kpiPeriods(from, to)
+	list, byKey := kpiPeriods(from, to, q.GroupBy)
+	k := kpiScope{cid: cid, from: from, to: to, periodOf: monthOf}
+	if q.GroupBy == "week" {
+		k.periodOf = weekOf
+	}
 	err = pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		// A year of one commissioner's episodes sorts in memory, not on disk.
 		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '32MB'"); err != nil {
 			return err
 		}
 		for _, part := range kpiParts {
-			if err := part(ctx, tx, cid, from, to, byKey); err != nil {
+			if err := part(ctx, tx, k, byKey); err != nil {
 				return err
 			}
 		}
@@ -125,7 +145,15 @@ func (s *Store) KPIs(ctx context.Context, q KPIQuery) ([]*KPIPeriod, error) {
 	return list, nil
 }
 
-type kpiPart func(ctx context.Context, tx pgx.Tx, cid string, from, to time.Time, byKey map[string]*KPIPeriod) error
+// kpiScope is what every part counts over: the commissioner, the range of
+// instants, and the period an instant column falls in (SQL).
+type kpiScope struct {
+	cid      string
+	from, to time.Time
+	periodOf func(col string) string
+}
+
+type kpiPart func(ctx context.Context, tx pgx.Tx, k kpiScope, byKey map[string]*KPIPeriod) error
 
 // kpiParts are read in one snapshot, so the figures agree with each other.
 var kpiParts = []kpiPart{kpiOpened, kpiRepeatChildren, kpiOffers, kpiBreaches, kpiFollowUps, kpiReports}
@@ -166,6 +194,12 @@ func monthOf(col string) string {
 	return "to_char(" + col + " AT TIME ZONE '" + KPIZone + "', 'YYYY-MM')"
 }
 
+// weekOf is the ISO week (Monday to Sunday, London time) of an instant
+// column, as the period key.
+func weekOf(col string) string {
+	return "to_char(" + col + " AT TIME ZONE '" + KPIZone + "', 'IYYY-\"W\"IW')"
+}
+
 // hours is the hours between two instant columns.
 func hours(a, b string) string { return "extract(epoch FROM " + b + " - " + a + ") / 3600" }
 
@@ -173,9 +207,9 @@ func hours(a, b string) string { return "extract(epoch FROM " + b + " - " + a + 
 // accepted when the child accepted it on contact or an interview was held;
 // the interview's time is the first one held. Both are kept on the episode
 // by the projection (SaveEpisode), so no interview or attempt is looked up.
-func kpiOpened(ctx context.Context, tx pgx.Tx, cid string, from, to time.Time, byKey map[string]*KPIPeriod) error {
+func kpiOpened(ctx context.Context, tx pgx.Tx, k kpiScope, byKey map[string]*KPIPeriod) error {
 	sql := `WITH e AS (
-	SELECT ` + monthOf("opened_at") + ` AS period, child_id, looked_after, status,
+	SELECT ` + k.periodOf("opened_at") + ` AS period, child_id, looked_after, status,
 		reported_missing_at, returned_at, offer_made_at, first_held_at AS held_at, offer_accepted AS accepted
 	FROM episodes
 	WHERE commissioner_id = $1 AND opened_at >= $2 AND opened_at < $3)
@@ -194,37 +228,37 @@ FROM e GROUP BY GROUPING SETS ((period), ())`
 		return []any{&p.Episodes, &p.Children, &p.MissingOver24h, &p.LookedAfter, &p.NotLookedAfter,
 			&p.Accepted, &p.InterviewsHeld, &p.Declines,
 			&p.ReturnToOfferMedian, &p.ReturnToOfferP90, &p.ReturnToInterviewMedian, &p.ReturnToInterviewP90}
-	}, sql, cid, from, to)
+	}, sql, k.cid, k.from, k.to)
 }
 
 // kpiRepeatChildren counts the children with two or more episodes opened
 // in the period.
-func kpiRepeatChildren(ctx context.Context, tx pgx.Tx, cid string, from, to time.Time, byKey map[string]*KPIPeriod) error {
+func kpiRepeatChildren(ctx context.Context, tx pgx.Tx, k kpiScope, byKey map[string]*KPIPeriod) error {
 	sql := `SELECT period, count(*) FILTER (WHERE n >= 2) FROM (
-	SELECT ` + monthOf("opened_at") + ` AS period, child_id, count(*) AS n
+	SELECT ` + k.periodOf("opened_at") + ` AS period, child_id, count(*) AS n
 	FROM episodes
 	WHERE commissioner_id = $1 AND opened_at >= $2 AND opened_at < $3 AND child_id IS NOT NULL
 	GROUP BY GROUPING SETS ((1, child_id), (child_id))) c
 GROUP BY period`
-	return kpiRows(ctx, tx, byKey, func(p *KPIPeriod) []any { return []any{&p.RepeatChildren} }, sql, cid, from, to)
+	return kpiRows(ctx, tx, byKey, func(p *KPIPeriod) []any { return []any{&p.RepeatChildren} }, sql, k.cid, k.from, k.to)
 }
 
 // kpiOffers counts the episodes whose offer deadline fell in the period
 // and those offered by it.
-func kpiOffers(ctx context.Context, tx pgx.Tx, cid string, from, to time.Time, byKey map[string]*KPIPeriod) error {
-	sql := `SELECT ` + monthOf("offer_deadline") + ` AS period, count(*),
+func kpiOffers(ctx context.Context, tx pgx.Tx, k kpiScope, byKey map[string]*KPIPeriod) error {
+	sql := `SELECT ` + k.periodOf("offer_deadline") + ` AS period, count(*),
 	count(*) FILTER (WHERE offer_made_at <= offer_deadline)
 FROM episodes
 WHERE commissioner_id = $1 AND offer_deadline >= $2 AND offer_deadline < $3
 GROUP BY GROUPING SETS ((1), ())`
 	return kpiRows(ctx, tx, byKey, func(p *KPIPeriod) []any { return []any{&p.OffersDue, &p.OffersWithinDeadline} },
-		sql, cid, from, to)
+		sql, k.cid, k.from, k.to)
 }
 
 // kpiBreaches counts the deadline breaches escalated, by the deadline's
 // period and reason.
-func kpiBreaches(ctx context.Context, tx pgx.Tx, cid string, from, to time.Time, byKey map[string]*KPIPeriod) error {
-	sql := `SELECT ` + monthOf("due_at") + ` AS period,
+func kpiBreaches(ctx context.Context, tx pgx.Tx, k kpiScope, byKey map[string]*KPIPeriod) error {
+	sql := `SELECT ` + k.periodOf("due_at") + ` AS period,
 	count(*) FILTER (WHERE reason = 'late_notification'),
 	count(*) FILTER (WHERE reason = 'no_contact'),
 	count(*) FILTER (WHERE reason = 'no_contact_attempted'),
@@ -238,7 +272,7 @@ GROUP BY GROUPING SETS ((1), ())`
 			dest[i] = breachCount{p.Breaches, r}
 		}
 		return dest
-	}, sql, cid, from, to)
+	}, sql, k.cid, k.from, k.to)
 }
 
 // breachCount scans a count into the breaches of one reason.
@@ -258,21 +292,21 @@ func (b breachCount) Scan(src any) error {
 
 // kpiFollowUps counts the follow-ups due in the period and those done by
 // their due time.
-func kpiFollowUps(ctx context.Context, tx pgx.Tx, cid string, from, to time.Time, byKey map[string]*KPIPeriod) error {
-	sql := `SELECT ` + monthOf("follow_up_due_at") + ` AS period, count(*),
+func kpiFollowUps(ctx context.Context, tx pgx.Tx, k kpiScope, byKey map[string]*KPIPeriod) error {
+	sql := `SELECT ` + k.periodOf("follow_up_due_at") + ` AS period, count(*),
 	count(*) FILTER (WHERE follow_up_completed_at <= follow_up_due_at)
 FROM episodes
 WHERE commissioner_id = $1 AND follow_up_due_at >= $2 AND follow_up_due_at < $3
 GROUP BY GROUPING SETS ((1), ())`
 	return kpiRows(ctx, tx, byKey, func(p *KPIPeriod) []any { return []any{&p.FollowUpsDue, &p.FollowUpsOnTime} },
-		sql, cid, from, to)
+		sql, k.cid, k.from, k.to)
 }
 
 // kpiReports counts the return reports due in the period (the held
 // interview plus the commissioner's report_due), those sent by then, and
 // those the commissioner has acknowledged.
-func kpiReports(ctx context.Context, tx pgx.Tx, cid string, from, to time.Time, byKey map[string]*KPIPeriod) error {
-	sql := `SELECT ` + monthOf("report_due_by") + ` AS period, count(*),
+func kpiReports(ctx context.Context, tx pgx.Tx, k kpiScope, byKey map[string]*KPIPeriod) error {
+	sql := `SELECT ` + k.periodOf("report_due_by") + ` AS period, count(*),
 	count(*) FILTER (WHERE report_sent_at <= report_due_by),
 	count(*) FILTER (WHERE report_acknowledged_at IS NOT NULL)
 FROM episodes
@@ -280,5 +314,5 @@ WHERE commissioner_id = $1 AND report_due_by >= $2 AND report_due_by < $3
 GROUP BY GROUPING SETS ((1), ())`
 	return kpiRows(ctx, tx, byKey, func(p *KPIPeriod) []any {
 		return []any{&p.ReportsDue, &p.ReportsSentOnTime, &p.ReportsAcknowledged}
-	}, sql, cid, from, to)
+	}, sql, k.cid, k.from, k.to)
 }
