@@ -14,6 +14,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gin-gonic/gin"
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
 
 	"homeward/store"
 )
@@ -73,7 +74,8 @@ type oidcAuth struct {
 
 	mu          sync.Mutex
 	verifier    *oidc.IDTokenVerifier
-	lastAttempt time.Time // of discovery, when it failed
+	endpoint    oauth2.Endpoint // the issuer's authorization and token endpoints
+	lastAttempt time.Time       // of discovery, when it failed
 }
 
 func newOIDCAuth(cfg OIDCConfig) *oidcAuth {
@@ -111,8 +113,12 @@ func newOIDCAuth(cfg OIDCConfig) *oidcAuth {
 	return a
 }
 
+// ErrSignInUnavailable means a sign-in cannot be checked now: the issuer or
+// the database cannot be reached.
+var ErrSignInUnavailable = errors.New("api: sign-in cannot be checked now")
+
 // errIssuerUnavailable means discovery or the keys could not be fetched.
-var errIssuerUnavailable = errors.New("api: the OpenID Connect issuer is unavailable")
+var errIssuerUnavailable = fmt.Errorf("%w: the OpenID Connect issuer is unavailable", ErrSignInUnavailable)
 
 // getVerifier discovers the issuer on first use, and again after a failure
 // at most once every 5 seconds.
@@ -138,6 +144,7 @@ func (a *oidcAuth) getVerifier(ctx context.Context) (*oidc.IDTokenVerifier, erro
 	if err := p.Claims(&doc); err != nil || doc.JWKSURI == "" {
 		return nil, fmt.Errorf("%w: discovery names no jwks_uri", errIssuerUnavailable)
 	}
+	a.endpoint = p.Endpoint()
 	keys := &keySet{url: doc.JWKSURI, client: a.cfg.HTTPClient, algs: a.algs, interval: a.cfg.RefetchInterval}
 	a.verifier = oidc.NewVerifier(a.cfg.Issuer, keys, &oidc.Config{
 		ClientID:             a.cfg.Audience,
@@ -340,41 +347,81 @@ func (a *oidcAuth) roleFrom(raw json.RawMessage) (store.Role, bool) {
 	return "", false
 }
 
+// SignInRefusal is why a token signs no one in, in words for the person
+// signing in; the API answers Status with Message and Detail.
+type SignInRefusal struct {
+	Status  int // 401: the token is not good; 403: it is, but lets no one in
+	Message string
+	Detail  Detail
+	cause   error // why, for the log only
+}
+
+func (r *SignInRefusal) Error() string {
+	if r.cause != nil {
+		return r.Detail.Reason + ": " + r.cause.Error()
+	}
+	return r.Detail.Reason
+}
+
+func (r *SignInRefusal) Unwrap() error { return r.cause }
+
+// ErrUserInactive is the cause of the refusal of a token whose Homeward
+// user has been deactivated.
+var ErrUserInactive = errors.New("api: the user is not active")
+
+func invalidToken(reason string, cause error) *SignInRefusal {
+	return &SignInRefusal{Status: http.StatusUnauthorized, Message: "The bearer token is not valid.",
+		Detail: Detail{Field: "Authorization", Reason: reason}, cause: cause}
+}
+
+func refused(message, field, reason string) *SignInRefusal {
+	return &SignInRefusal{Status: http.StatusForbidden, Message: message, Detail: Detail{Field: field, Reason: reason}}
+}
+
+// storeFailure is a failure of the store while signing someone in.
+type storeFailure struct {
+	op  string
+	err error
+}
+
+func (f *storeFailure) Error() string { return f.op + ": " + f.err.Error() }
+func (f *storeFailure) Unwrap() error { return f.err }
+
 // commissionerFrom reads the commissioner claim: the commissioner's id, ""
-// for the provider. ok is false when the request has been answered.
-func (h *handlers) commissionerFrom(c *gin.Context, raw json.RawMessage) (id string, ok bool) {
-	claim, provider := h.oidc.cfg.CommissionerClaim, h.oidc.cfg.ProviderClaimValue
+// for the provider.
+func (a *oidcAuth) commissionerFrom(ctx context.Context, st *store.Store, raw json.RawMessage) (string, error) {
+	claim, provider := a.cfg.CommissionerClaim, a.cfg.ProviderClaimValue
 	var name string
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &name); err != nil {
-			abort(c, http.StatusForbidden, "Your sign-in does not say which commissioner you work for in a way Homeward understands.",
-				Detail{Field: "commissioner", Reason: "the token's " + claim + " claim must be a string"})
-			return "", false
+			return "", refused("Your sign-in does not say which commissioner you work for in a way Homeward understands.",
+				"commissioner", "the token's "+claim+" claim must be a string")
 		}
 	}
 	name = strings.TrimSpace(name)
 	if name == "" {
 		// Fail closed: the provider's staff see every commissioner, so only
 		// a claim that says so places someone there.
-		abort(c, http.StatusForbidden, "Your sign-in does not say who you work for: the identity provider must send the "+
+		return "", refused("Your sign-in does not say who you work for: the identity provider must send the "+
 			claim+" claim, with the name of your commissioner, or \""+provider+"\" for the provider's staff.",
-			Detail{Field: "commissioner", Reason: "the token must carry the " + claim + " claim: a commissioner's name, or \"" + provider + "\" for the provider's staff"})
-		return "", false
+			"commissioner", "the token must carry the "+claim+" claim: a commissioner's name, or \""+provider+"\" for the provider's staff")
 	}
 	if strings.EqualFold(name, provider) {
-		return "", true
+		return "", nil
 	}
-	com, err := h.Store.CommissionerByName(c.Request.Context(), name)
+	com, err := st.CommissionerByName(ctx, name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		abort(c, http.StatusForbidden, "Your sign-in names a commissioner Homeward does not know; ask an administrator.",
-			Detail{Field: "commissioner", Reason: "the token's " + claim + " claim names no commissioner known to Homeward"})
-		return "", false
+		return "", a.unknownCommissioner()
 	case err != nil:
-		h.serverError(c, "commissioner by name", err)
-		return "", false
+		return "", &storeFailure{"commissioner by name", err}
 	}
-	return com.ID, true
+	return com.ID, nil
+}
+
+func (a *oidcAuth) unknownCommissioner() *SignInRefusal {
+	return refused("Your sign-in names a commissioner Homeward does not know; ask an administrator.",
+		"commissioner", "the token's "+a.cfg.CommissionerClaim+" claim names no commissioner known to Homeward")
 }
 
 func badToken(c *gin.Context, reason string) {
@@ -386,127 +433,167 @@ func badToken(c *gin.Context, reason string) {
 // authenticateJWT signs a staff member in with a JWT from the configured
 // issuer: it is the path of every bearer token that is not an hw_ token.
 func (h *handlers) authenticateJWT(c *gin.Context, raw string) {
-	a := h.oidc
-	if a == nil {
+	if h.oidc == nil {
 		badToken(c, "the token is not a Homeward API token, and sign-in by OpenID Connect is not configured")
 		return
 	}
-	ctx := c.Request.Context()
-	v, err := a.getVerifier(ctx)
+	user, err := h.oidc.signIn(c.Request.Context(), h.Store, raw, nil)
 	if err != nil {
-		h.log.WarnContext(ctx, "OpenID Connect discovery failed", "request_id", requestID(c), "error", err)
+		h.refuseJWT(c, err)
+		return
+	}
+	c.Set(ctxUser, user)
+	c.Next()
+}
+
+// refuseJWT answers a bearer JWT that signs no one in.
+func (h *handlers) refuseJWT(c *gin.Context, err error) {
+	ctx := c.Request.Context()
+	var refusal *SignInRefusal
+	var failure *storeFailure
+	switch {
+	case errors.As(err, &refusal) && refusal.Status == http.StatusUnauthorized:
+		h.log.InfoContext(ctx, "Bearer JWT refused", "request_id", requestID(c), "error", err)
+		badToken(c, refusal.Detail.Reason)
+	case errors.As(err, &refusal):
+		abort(c, refusal.Status, refusal.Message, refusal.Detail)
+	case errors.As(err, &failure):
+		h.serverError(c, failure.op, failure.err)
+	default: // the issuer cannot be reached
+		h.log.WarnContext(ctx, "OpenID Connect issuer unavailable", "request_id", requestID(c), "error", err)
 		abort(c, http.StatusServiceUnavailable, "The sign-in service is unavailable; try again shortly.",
 			Detail{Field: "Authorization", Reason: "the token cannot be checked now"})
-		return
+	}
+}
+
+// signIn verifies raw, lets check refuse it, and maps it to the Homeward
+// user it signs in. Errors are a *SignInRefusal, a *storeFailure, or wrap
+// errIssuerUnavailable.
+func (a *oidcAuth) signIn(ctx context.Context, st *store.Store, raw string, check func(*oidc.IDToken) error) (store.User, error) {
+	tok, err := a.verify(ctx, raw)
+	if err != nil {
+		return store.User{}, err
+	}
+	if check != nil {
+		if err := check(tok); err != nil {
+			return store.User{}, err
+		}
+	}
+	return a.userFrom(ctx, st, tok)
+}
+
+// verify checks raw's signature, issuer, audience and times.
+func (a *oidcAuth) verify(ctx context.Context, raw string) (*oidc.IDToken, error) {
+	v, err := a.getVerifier(ctx)
+	if err != nil {
+		return nil, err
 	}
 	keysFailed := false
 	tok, err := v.Verify(context.WithValue(ctx, keysFailedKey{}, &keysFailed), raw)
 	if err != nil {
 		if keysFailed {
-			h.log.WarnContext(ctx, "OpenID Connect keys unavailable", "request_id", requestID(c), "error", err)
-			abort(c, http.StatusServiceUnavailable, "The sign-in service is unavailable; try again shortly.",
-				Detail{Field: "Authorization", Reason: "the token cannot be checked now"})
-			return
+			return nil, fmt.Errorf("%w: keys: %v", errIssuerUnavailable, err)
 		}
-		h.log.InfoContext(ctx, "Bearer JWT refused", "request_id", requestID(c), "error", err)
-		badToken(c, "the token is not a valid token of the configured issuer for Homeward")
-		return
+		return nil, invalidToken("the token is not a valid token of the configured issuer for Homeward", err)
 	}
 	var cl tokenClaims
-	var all map[string]json.RawMessage
-	if err := tok.Claims(&cl); err != nil || tok.Claims(&all) != nil {
-		badToken(c, "the token's claims cannot be read")
-		return
+	if err := tok.Claims(&cl); err != nil {
+		return nil, invalidToken("the token's claims cannot be read", err)
 	}
 	now := a.cfg.Clock()
 	exp, ok := numericDate(cl.Exp)
 	if !ok {
-		badToken(c, "the token has no valid exp")
-		return
+		return nil, invalidToken("the token has no valid exp", nil)
 	}
 	if now.After(exp.Add(a.cfg.Leeway)) {
-		badToken(c, "the token has expired")
-		return
+		return nil, invalidToken("the token has expired", nil)
 	}
 	if cl.Nbf != nil {
 		nbf, ok := numericDate(cl.Nbf)
 		if !ok || now.Add(a.cfg.Leeway).Before(nbf) {
-			badToken(c, "the token is not valid yet")
-			return
+			return nil, invalidToken("the token is not valid yet", nil)
 		}
 	}
 	if tok.Subject == "" {
-		badToken(c, "the token has no sub")
-		return
+		return nil, invalidToken("the token has no sub", nil)
+	}
+	return tok, nil
+}
+
+// userFrom maps a verified token to its Homeward user, created or brought
+// up to date as the token says.
+func (a *oidcAuth) userFrom(ctx context.Context, st *store.Store, tok *oidc.IDToken) (store.User, error) {
+	var cl tokenClaims
+	var all map[string]json.RawMessage
+	if err := tok.Claims(&cl); err != nil || tok.Claims(&all) != nil {
+		return store.User{}, invalidToken("the token's claims cannot be read", err)
 	}
 	role, ok := a.roleFrom(all[a.cfg.RoleClaim])
 	if !ok {
-		abort(c, http.StatusForbidden, "Your sign-in gives you no Homeward role.",
-			Detail{Field: "role", Reason: "the token's " + a.cfg.RoleClaim + " claim maps to no Homeward role"})
-		return
+		return store.User{}, refused("Your sign-in gives you no Homeward role.",
+			"role", "the token's "+a.cfg.RoleClaim+" claim maps to no Homeward role")
 	}
 	if cl.Email == "" || (cl.EmailVerified != nil && !*cl.EmailVerified) {
-		abort(c, http.StatusForbidden, "Your sign-in has no verified email address; Homeward needs one to reach you.",
-			Detail{Field: "email", Reason: "the token must carry a verified email"})
-		return
+		return store.User{}, refused("Your sign-in has no verified email address; Homeward needs one to reach you.",
+			"email", "the token must carry a verified email")
 	}
-	name := cl.Name
-	if name == "" {
-		name = cl.PreferredUsername
-	}
-	if name == "" {
-		name = cl.Email
-	}
-	// The commissioner the token places the user with; nil when tokens do
-	// not place users.
-	var commissioner *string
+	id := store.OIDCIdentity{Issuer: tok.Issuer, Subject: tok.Subject, Name: displayName(cl), Email: cl.Email, Role: role}
 	if a.cfg.CommissionerClaim != "" {
-		cid, ok := h.commissionerFrom(c, all[a.cfg.CommissionerClaim])
-		if !ok {
-			return
+		cid, err := a.commissionerFrom(ctx, st, all[a.cfg.CommissionerClaim])
+		if err != nil {
+			return store.User{}, err
 		}
-		commissioner = &cid
+		id.Commissioner = &cid
 	}
-	if role == store.RoleCommissionerOfficer && (commissioner == nil || *commissioner == "") {
-		abort(c, http.StatusForbidden, "A commissioner officer works for one commissioner: the identity provider must send the "+
+	if role == store.RoleCommissionerOfficer && (id.Commissioner == nil || *id.Commissioner == "") {
+		return store.User{}, refused("A commissioner officer works for one commissioner: the identity provider must send the "+
 			a.cfg.CommissionerClaim+" claim with the commissioner's name.",
-			Detail{Field: "commissioner", Reason: "a commissioner officer needs a commissioner"})
-		return
+			"commissioner", "a commissioner officer needs a commissioner")
 	}
-	user, err := h.Store.UserByOIDC(ctx, tok.Issuer, tok.Subject)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		h.serverError(c, "user by oidc", err)
-		return
-	}
-	if err != nil || user.Name != name || !strings.EqualFold(user.Email, cl.Email) || user.Role != role ||
-		(commissioner != nil && user.CommissionerID != *commissioner) {
-		user, err = h.Store.UpsertOIDCUser(ctx, store.OIDCIdentity{
-			Issuer: tok.Issuer, Subject: tok.Subject, Name: name, Email: cl.Email, Role: role,
-			Commissioner: commissioner,
-		})
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			abort(c, http.StatusForbidden, "Another Homeward user has your email address; ask an administrator.",
-				Detail{Field: "email", Reason: "belongs to another Homeward user"})
-			return
-		case errors.Is(err, store.ErrInvalid) && commissioner != nil && *commissioner != "" && strings.Contains(err.Error(), "commissioner"):
-			// The commissioner was removed since it was looked up.
-			abort(c, http.StatusForbidden, "Your sign-in names a commissioner Homeward does not know; ask an administrator.",
-				Detail{Field: "commissioner", Reason: "the token's " + a.cfg.CommissionerClaim + " claim names no commissioner known to Homeward"})
-			return
-		case errors.Is(err, store.ErrInvalid):
-			abort(c, http.StatusForbidden, "Your sign-in lacks what Homeward needs to know about you.",
-				Detail{Field: "Authorization", Reason: "the token must carry a name or email"})
-			return
-		case err != nil:
-			h.serverError(c, "upsert oidc user", err)
-			return
-		}
+	user, err := a.upsert(ctx, st, id)
+	if err != nil {
+		return store.User{}, err
 	}
 	if !user.Active {
-		badToken(c, "the token's user is not active")
-		return
+		return store.User{}, invalidToken("the token's user is not active", ErrUserInactive)
 	}
-	c.Set(ctxUser, user)
-	c.Next()
+	return user, nil
+}
+
+// displayName is the name a token gives its staff member.
+func displayName(cl tokenClaims) string {
+	for _, n := range []string{cl.Name, cl.PreferredUsername} {
+		if n != "" {
+			return n
+		}
+	}
+	return cl.Email
+}
+
+// upsert finds the user of id, and writes them only when the token says
+// something new about them.
+func (a *oidcAuth) upsert(ctx context.Context, st *store.Store, id store.OIDCIdentity) (store.User, error) {
+	user, err := st.UserByOIDC(ctx, id.Issuer, id.Subject)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, &storeFailure{"user by oidc", err}
+	}
+	if err == nil && user.Name == id.Name && strings.EqualFold(user.Email, id.Email) && user.Role == id.Role &&
+		(id.Commissioner == nil || user.CommissionerID == *id.Commissioner) {
+		return user, nil
+	}
+	user, err = st.UpsertOIDCUser(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return store.User{}, refused("Another Homeward user has your email address; ask an administrator.",
+			"email", "belongs to another Homeward user")
+	case errors.Is(err, store.ErrInvalid) && id.Commissioner != nil && *id.Commissioner != "" && strings.Contains(err.Error(), "commissioner"):
+		// The commissioner was removed since it was looked up.
+		return store.User{}, a.unknownCommissioner()
+	case errors.Is(err, store.ErrInvalid):
+		return store.User{}, refused("Your sign-in lacks what Homeward needs to know about you.",
+			"Authorization", "the token must carry a name or email")
+	case err != nil:
+		return store.User{}, &storeFailure{"upsert oidc user", err}
+	}
+	return user, nil
 }

@@ -17,6 +17,18 @@ type Security struct {
 	// OIDCAudience (HOMEWARD_OIDC_AUDIENCE) must be among a token's aud;
 	// required with an issuer.
 	OIDCAudience string
+	// OIDCClientID (HOMEWARD_OIDC_CLIENT_ID, default OIDCAudience) is the
+	// client id the web signs in with (authorization code flow with PKCE);
+	// the ID tokens it gets must be issued to it.
+	OIDCClientID string
+	// OIDCClientSecret (HOMEWARD_OIDC_CLIENT_SECRET, default empty: a
+	// public client, PKCE alone) is the secret of a confidential client.
+	OIDCClientSecret string
+	// OIDCRedirectURL is where the identity provider sends the browser back
+	// after the web's sign-in: HOMEWARD_PUBLIC_URL (default
+	// http://localhost:8080) + /sign-in/callback. Register it with the
+	// identity provider.
+	OIDCRedirectURL string
 	// OIDCRoleClaim (HOMEWARD_OIDC_ROLE_CLAIM, default "roles") names the
 	// claim (a string or an array of strings) holding the staff member's roles.
 	OIDCRoleClaim string
@@ -97,6 +109,12 @@ func loadSecurity(get func(key, def string) string) (Security, []error) {
 			errs = append(errs, fmt.Errorf("HOMEWARD_OIDC_AUDIENCE: is required with HOMEWARD_OIDC_ISSUER"))
 		}
 	}
+	var err error
+	if s.OIDCRedirectURL, err = redirectURL(get("HOMEWARD_PUBLIC_URL", "http://localhost:8080")); err != nil && s.OIDCIssuer != "" {
+		errs = append(errs, err)
+	}
+	s.OIDCClientID = get("HOMEWARD_OIDC_CLIENT_ID", s.OIDCAudience)
+	s.OIDCClientSecret = get("HOMEWARD_OIDC_CLIENT_SECRET", "")
 	if v := get("HOMEWARD_OIDC_ROLE_MAP", ""); v != "" {
 		s.OIDCRoleMap = map[string]string{}
 		for _, pair := range splitList(v) {
@@ -150,6 +168,19 @@ func loadSecurity(get func(key, def string) string) (Security, []error) {
 		s.CORSOrigins = append(s.CORSOrigins, o)
 	}
 	return s, errs
+}
+
+// redirectURL is where the identity provider sends the web's sign-in back,
+// under the public URL; https but for localhost, as its cookies need.
+func redirectURL(public string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(public, "/"))
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("HOMEWARD_PUBLIC_URL: %q is not a URL like https://homeward.example.org", public)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return "", fmt.Errorf("HOMEWARD_PUBLIC_URL: %q must use https to sign in by OpenID Connect (http only for localhost)", public)
+	}
+	return u.String() + "/sign-in/callback", nil
 }
 
 func isLoopback(host string) bool {

@@ -33,6 +33,9 @@ func TestSecurityFromEnvironment(t *testing.T) {
 
 		"HOMEWARD_OIDC_COMMISSIONER_CLAIM": "local_authority",
 		"HOMEWARD_OIDC_PROVIDER_VALUE":     " RHI Provider ",
+		"HOMEWARD_OIDC_CLIENT_ID":          "homeward-web",
+		"HOMEWARD_OIDC_CLIENT_SECRET":      "s3cret",
+		"HOMEWARD_PUBLIC_URL":              "https://homeward.example.org/",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +50,8 @@ func TestSecurityFromEnvironment(t *testing.T) {
 
 		OIDCCommissionerClaim: "local_authority",
 		OIDCProviderValue:     "RHI Provider",
+		OIDCClientID:          "homeward-web", OIDCClientSecret: "s3cret",
+		OIDCRedirectURL: "https://homeward.example.org/sign-in/callback",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("security = %+v\nwant %+v", s, want)
@@ -79,5 +84,27 @@ func TestSecurityRefusesBadValues(t *testing.T) {
 	if _, err := Load(env(map[string]string{"HOMEWARD_OIDC_ISSUER": "https://login.example.org"})); err == nil ||
 		!strings.Contains(err.Error(), "HOMEWARD_OIDC_AUDIENCE") {
 		t.Errorf("an issuer without an audience: err = %v", err)
+	}
+}
+
+func TestWebSignInClient(t *testing.T) {
+	issuer := map[string]string{"HOMEWARD_OIDC_ISSUER": "https://login.example.org", "HOMEWARD_OIDC_AUDIENCE": "homeward"}
+	c, err := Load(env(issuer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Security; s.OIDCClientID != "homeward" || s.OIDCClientSecret != "" ||
+		s.OIDCRedirectURL != "http://localhost:8080/sign-in/callback" {
+		t.Errorf("by default: client %q secret %q redirect %q; want the audience, none, localhost",
+			s.OIDCClientID, s.OIDCClientSecret, s.OIDCRedirectURL)
+	}
+	for _, public := range []string{"http://homeward.example.org", "homeward.example.org", "https://homeward.example.org/?x=1"} {
+		vars := map[string]string{"HOMEWARD_PUBLIC_URL": public}
+		for k, v := range issuer {
+			vars[k] = v
+		}
+		if _, err := Load(env(vars)); err == nil || !strings.Contains(err.Error(), "HOMEWARD_PUBLIC_URL") {
+			t.Errorf("HOMEWARD_PUBLIC_URL=%q with an issuer: err = %v, want one naming it", public, err)
+		}
 	}
 }
