@@ -63,7 +63,7 @@ type Security struct {
 }
 
 // roleNames are Homeward's roles (store.Roles).
-var roleNames = map[string]bool{"coordinator": true, "interviewer": true, "manager": true, "admin": true}
+var roleNames = map[string]bool{"coordinator": true, "interviewer": true, "manager": true, "admin": true, "commissioner_officer": true}
 
 // asymmetricAlgs are the JWS algorithms HOMEWARD_OIDC_ALGORITHMS may name:
 // never "none", never an HMAC (which would let a public key sign).

@@ -24,7 +24,7 @@ func TestSecurityFromEnvironment(t *testing.T) {
 		"HOMEWARD_OIDC_ISSUER":     "https://login.example.org/realms/rhi",
 		"HOMEWARD_OIDC_AUDIENCE":   "homeward",
 		"HOMEWARD_OIDC_ROLE_CLAIM": "groups",
-		"HOMEWARD_OIDC_ROLE_MAP":   "rhi-coordinators=coordinator, rhi-managers=manager",
+		"HOMEWARD_OIDC_ROLE_MAP":   "rhi-coordinators=coordinator, rhi-managers=manager, la-missing=commissioner_officer",
 		"HOMEWARD_OIDC_ALGORITHMS": "ES256",
 		"HOMEWARD_RATE_LIMIT":      "2.5",
 		"HOMEWARD_RATE_BURST":      "5",
@@ -43,7 +43,7 @@ func TestSecurityFromEnvironment(t *testing.T) {
 	s := c.Security
 	want := Security{
 		OIDCIssuer: "https://login.example.org/realms/rhi", OIDCAudience: "homeward", OIDCRoleClaim: "groups",
-		OIDCRoleMap:    map[string]string{"rhi-coordinators": "coordinator", "rhi-managers": "manager"},
+		OIDCRoleMap:    map[string]string{"rhi-coordinators": "coordinator", "rhi-managers": "manager", "la-missing": "commissioner_officer"},
 		OIDCAlgorithms: []string{"ES256"}, RateLimit: 2.5, RateBurst: 5,
 		TrustedProxies: []string{"10.0.0.0/8", "192.0.2.1"},
 		CORSOrigins:    []string{"https://app.example.org", "http://localhost:5173"},
