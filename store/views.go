@@ -115,7 +115,8 @@ type EscalationSummary struct {
 	Recipients  int                    `json:"recipients"`
 	// Action is the overdue action's number (action_overdue only).
 	Action int `json:"action,omitempty"`
-	// Acknowledgement is the manager's who deals with it; nil until then.
+	// Acknowledgement says who is dealing with it; nil until a manager
+	// acknowledges it.
 	Acknowledgement *EscalationAcknowledgement `json:"acknowledgement"`
 }
 
