@@ -138,6 +138,7 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	v1.POST("/episodes/:id/carers-account", allow(iv), h.carersAccount)
 	v1.POST("/episodes/:id/closure", allow(coord, mgr, admin), h.closure)
 	v1.GET("/escalations", allow(mgr, admin), h.listEscalations)
+	v1.POST("/escalations/:id/acknowledgement", allow(mgr, admin), h.acknowledgeEscalation)
 	v1.GET("/audit", allow(mgr, admin), h.listAudit)
 	h.holdRoutes(v1)
 	h.policyRoutes(v1)

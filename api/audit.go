@@ -49,6 +49,7 @@ var auditActions = map[string]string{
 	"POST /v1/episodes/:id/carers-account":         "episode.carers_account",
 	"POST /v1/episodes/:id/closure":                "episode.closure",
 	"GET /v1/escalations":                          "escalation.list",
+	"POST /v1/escalations/:id/acknowledgement":     "escalation.acknowledge",
 	"GET /v1/audit":                                "audit.list",
 	"GET /v1/children/:id/legal-hold":              "legal_hold.list",
 	"GET /v1/commissioners/:id/policy":             "commissioner_policy.read",
@@ -137,6 +138,9 @@ func (h *handlers) auditTrail(c *gin.Context) {
 		if json.Unmarshal(buf.body.Bytes(), &created) == nil {
 			entry.EpisodeID = created.ID
 		}
+	}
+	if entry.EpisodeID == "" {
+		entry.EpisodeID = c.GetString(ctxAuditEpisode)
 	}
 	if err := h.appendAudit(c, entry); err != nil {
 		// Drop what the handler meant to send, headers included.

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,5 +290,40 @@ func FuzzCodecBody(f *testing.F) {
 			st, resp := fe.env.Do(t, "POST", "/v1/codec/"+op, fe.providerAdmin, body)
 			checkAnswer(t, "POST codec/"+op, body, st, resp)
 		}
+	})
+}
+
+func FuzzEscalationAcknowledgementBody(f *testing.F) {
+	addSeeds(f, []any{
+		map[string]any{"note": "Priya is calling the placement"},
+		map[string]any{"note": "  "},
+		map[string]any{"note": strings.Repeat("n", 2001)},
+		map[string]any{"note": "x", "by": "someone else"},
+	}, "note")
+	fe := startFuzzEnv(f)
+	// Returned 60 hours ago: its deadline warning escalates at once.
+	ep := open(f, fe.env, fe.coord, referral(60*time.Hour)).ID
+	var path string
+	deadline := time.Now().Add(30 * time.Second)
+	for path == "" {
+		st, body := fe.env.Do(f, "GET", "/v1/escalations?episode_id="+ep, fe.manager, nil)
+		var got struct {
+			Escalations []struct {
+				ID int64 `json:"id"`
+			} `json:"escalations"`
+		}
+		if st == 200 && json.Unmarshal(body, &got) == nil && len(got.Escalations) == 1 {
+			path = fmt.Sprintf("/v1/escalations/%d/acknowledgement", got.Escalations[0].ID)
+		} else if time.Now().After(deadline) {
+			f.Fatalf("no escalation after 30s: %d %s", st, body)
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	var n atomic.Int64
+	f.Fuzz(func(t *testing.T, body []byte) {
+		key := fmt.Sprintf("fuzz-%d", n.Add(1))
+		st, resp := fe.env.Do(t, "POST", path, fe.manager, body, "Idempotency-Key", key)
+		checkAnswer(t, "POST escalation acknowledgement", body, st, resp)
 	})
 }

@@ -116,7 +116,7 @@ type created struct {
 	OfferDeadline time.Time `json:"offer_deadline"`
 }
 
-func open(t *testing.T, env *testenv.Env, token string, body any, headers ...string) created {
+func open(t testing.TB, env *testenv.Env, token string, body any, headers ...string) created {
 	t.Helper()
 	status, resp := env.Do(t, "POST", "/v1/episodes", token, body, headers...)
 	if status != 201 {

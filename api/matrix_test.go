@@ -148,6 +148,44 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	})
 
+	// Acknowledging an escalation: managers and admins who see it reach it
+	// (an empty note: 400), those who do not get 404 as for none, other
+	// roles 403. Then A's manager acknowledges A's: B's manager still gets
+	// 404, the provider's manager 409.
+	t.Run("POST /v1/escalations/{id}/acknowledgement", func(t *testing.T) {
+		ids := map[string]int64{}
+		for _, x := range listedEscalations(t, env, pAdmin.token, "") {
+			ids[x.EpisodeID] = x.ID
+		}
+		path := func(ep string) string { return "/v1/escalations/" + fmt.Sprint(ids[ep]) + "/acknowledgement" }
+		for _, u := range everyone {
+			allowed := u.user.Role == store.RoleManager || u.user.Role == store.RoleAdmin
+			for _, ep := range []string{epA, epB} {
+				want := 403
+				switch {
+				case allowed && visible(u, ep):
+					want = 400
+				case allowed:
+					want = 404
+				}
+				st, body := env.Do(t, "POST", path(ep), u.token, map[string]any{"note": ""}, "Idempotency-Key", "matrix")
+				if st != want {
+					t.Errorf("%s acknowledging the escalation of %s: %d, want %d: %s", u.name, name[ep], st, want, body)
+				}
+			}
+		}
+		note := map[string]any{"note": "on it"}
+		if st, body := env.Do(t, "POST", path(epA), aMgr.token, note, "Idempotency-Key", "matrix-1"); st != 201 {
+			t.Errorf("A's manager acknowledging A's escalation: %d %s", st, body)
+		}
+		if st, body := env.Do(t, "POST", path(epA), bMgr.token, note, "Idempotency-Key", "matrix-1"); st != 404 {
+			t.Errorf("B's manager acknowledging A's acknowledged escalation: %d %s", st, body)
+		}
+		if st, body := env.Do(t, "POST", path(epA), pMgr.token, note, "Idempotency-Key", "matrix-1"); st != 409 {
+			t.Errorf("the provider's manager acknowledging A's acknowledged escalation: %d %s", st, body)
+		}
+	})
+
 	// Every outcome route with an empty body: 403 for a role that may not
 	// use it, 404 for an episode the caller may not see, else 400 (the
 	// body is checked only once the episode is known to be theirs).

@@ -327,7 +327,8 @@ func (h *handlers) queryState(ctx context.Context, id string) (episode.State, er
 	return st, nil
 }
 
-// listEscalations lists escalations, newest first.
+// listEscalations lists escalations: those nobody acknowledged yet first,
+// then newest first.
 func (h *handlers) listEscalations(c *gin.Context) {
 	var p problems
 	var f store.EscalationFilter
@@ -341,6 +342,13 @@ func (h *handlers) listEscalations(c *gin.Context) {
 	if v, ok := queryParam(c, "kind"); ok {
 		p.oneOf("kind", v, names(episode.EscalationKinds), true)
 		f.Kind = v
+	}
+	if v, ok := queryParam(c, "acknowledged"); ok {
+		if v != "true" && v != "false" {
+			p.add("acknowledged", "must be true or false")
+		}
+		b := v == "true"
+		f.Acknowledged = &b
 	}
 	f.Limit, f.Offset = pageParams(c, &p)
 	if len(p) > 0 {

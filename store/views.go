@@ -106,6 +106,7 @@ type FollowUpView struct {
 
 // EscalationSummary is one escalation on the episode page.
 type EscalationSummary struct {
+	ID          int64                  `json:"id"`
 	Kind        episode.EscalationKind `json:"kind"`
 	Reason      string                 `json:"reason"`
 	DueAt       time.Time              `json:"due_at"`
@@ -114,6 +115,9 @@ type EscalationSummary struct {
 	Recipients  int                    `json:"recipients"`
 	// Action is the overdue action's number (action_overdue only).
 	Action int `json:"action,omitempty"`
+	// Acknowledgement says who is dealing with it; nil until a manager
+	// acknowledges it.
+	Acknowledgement *EscalationAcknowledgement `json:"acknowledgement"`
 }
 
 // ActionPlanView is the action plan and what became of each action.
@@ -189,7 +193,6 @@ type EpisodeDetail struct {
 // EscalationView is one line of the escalations list: the escalation as
 // the episode page shows it, with the episode it belongs to.
 type EscalationView struct {
-	ID        int64  `json:"id"`
 	EpisodeID string `json:"episode_id"`
 	Reference string `json:"reference"`
 	EscalationSummary
@@ -208,11 +211,13 @@ type EpisodeFilter struct {
 }
 
 // EscalationFilter selects escalations. Limit 0 means 50; at most 200.
+// Acknowledged nil keeps both the acknowledged and the unacknowledged.
 type EscalationFilter struct {
-	EpisodeID string
-	Kind      string
-	Limit     int
-	Offset    int
+	EpisodeID    string
+	Kind         string
+	Acknowledged *bool
+	Limit        int
+	Offset       int
 }
 
 // closedStatuses are the statuses that expect no more work.
@@ -480,16 +485,20 @@ func queryFollowUp(ctx context.Context, tx pgx.Tx, id string) (*FollowUpView, er
 }
 
 func queryEpisodeEscalations(ctx context.Context, tx pgx.Tx, id string) ([]EscalationSummary, error) {
-	rows, err := tx.Query(ctx, `SELECT kind, reason, due_at, triggered_at, sent_at, recipients, action_seq
-		FROM escalations WHERE episode_id = $1 ORDER BY triggered_at, id`, id)
+	rows, err := tx.Query(ctx, `SELECT x.id, x.kind, x.reason, x.due_at, x.triggered_at, x.sent_at, x.recipients, x.action_seq,
+			`+acknowledgementColumns+`
+		FROM escalations x `+acknowledgementJoin+`
+		WHERE x.episode_id = $1 ORDER BY x.triggered_at, x.id`, id)
 	if err != nil {
 		return nil, wrap("get episode: escalations", err)
 	}
 	out := []EscalationSummary{}
 	var e EscalationSummary
 	var sent *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&e.Kind, &e.Reason, &e.DueAt, &e.TriggeredAt, &sent, &e.Recipients, &e.Action}, func() error {
+	var ack ackColumns
+	_, err = pgx.ForEachRow(rows, append([]any{&e.ID, &e.Kind, &e.Reason, &e.DueAt, &e.TriggeredAt, &sent, &e.Recipients, &e.Action}, ack.dest()...), func() error {
 		e.DueAt, e.TriggeredAt, e.SentAt = e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(sent)
+		e.Acknowledgement = ack.value()
 		out = append(out, e)
 		return nil
 	})
@@ -517,9 +526,9 @@ func queryTimeline(ctx context.Context, tx pgx.Tx, id string) ([]episode.Timelin
 	return out, nil
 }
 
-// ListEscalations lists the escalations caller may see, newest first. The
-// reference falls back to the episode's when the escalation was recorded
-// without one.
+// ListEscalations lists the escalations caller may see, those nobody has
+// acknowledged first, then newest first. The reference falls back to the
+// episode's when the escalation was recorded without one.
 func (s *Store) ListEscalations(ctx context.Context, caller Caller, f EscalationFilter) ([]EscalationView, error) {
 	out := []EscalationView{}
 	var episodeID *string
@@ -532,8 +541,13 @@ func (s *Store) ListEscalations(ctx context.Context, caller Caller, f Escalation
 	}
 	limit, offset := pageBounds(f.Limit, f.Offset)
 	err := s.asCaller(ctx, caller, readOnly, "list escalations", func(tx pgx.Tx) error {
-		var err error
-		out, err = queryEscalations(ctx, tx, episodeID, f.Kind, limit, offset, out)
+		rows, err := tx.Query(ctx, listEscalationsSQL, pgx.NamedArgs{
+			"episode": episodeID, "kind": f.Kind, "acknowledged": f.Acknowledged, "limit": limit, "offset": offset,
+		})
+		if err != nil {
+			return wrap("list escalations", err)
+		}
+		out, err = scanEscalations(rows, out)
 		return err
 	})
 	if err != nil {
@@ -542,24 +556,24 @@ func (s *Store) ListEscalations(ctx context.Context, caller Caller, f Escalation
 	return out, nil
 }
 
-func queryEscalations(ctx context.Context, tx pgx.Tx, episodeID *string, kind string, limit, offset int, out []EscalationView) ([]EscalationView, error) {
-	rows, err := tx.Query(ctx, `
-		SELECT x.id, x.episode_id::text, COALESCE(NULLIF(x.reference, ''), e.reference, ''), x.kind, x.reason,
-			x.due_at, x.triggered_at, x.sent_at, x.recipients, x.action_seq
-		FROM escalations x
-		LEFT JOIN episodes e ON e.id = x.episode_id
-		WHERE (@episode::uuid IS NULL OR x.episode_id = @episode)
-			AND (@kind::text = '' OR x.kind = @kind)
-		ORDER BY x.triggered_at DESC, x.id DESC
-		LIMIT @limit OFFSET @offset`,
-		pgx.NamedArgs{"episode": episodeID, "kind": kind, "limit": limit, "offset": offset})
-	if err != nil {
-		return nil, wrap("list escalations", err)
-	}
+const listEscalationsSQL = `
+SELECT x.id, x.episode_id::text, COALESCE(NULLIF(x.reference, ''), e.reference, ''), x.kind, x.reason,
+	x.due_at, x.triggered_at, x.sent_at, x.recipients, x.action_seq, ` + acknowledgementColumns + `
+FROM escalations x
+LEFT JOIN episodes e ON e.id = x.episode_id ` + acknowledgementJoin + `
+WHERE (@episode::uuid IS NULL OR x.episode_id = @episode)
+	AND (@kind::text = '' OR x.kind = @kind)
+	AND (@acknowledged::boolean IS NULL OR (a.escalation_id IS NOT NULL) = @acknowledged)
+ORDER BY a.escalation_id IS NOT NULL, x.triggered_at DESC, x.id DESC
+LIMIT @limit OFFSET @offset`
+
+func scanEscalations(rows pgx.Rows, out []EscalationView) ([]EscalationView, error) {
 	var v EscalationView
 	var sent *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.EpisodeID, &v.Reference, &v.Kind, &v.Reason, &v.DueAt, &v.TriggeredAt, &sent, &v.Recipients, &v.Action}, func() error {
+	var ack ackColumns
+	_, err := pgx.ForEachRow(rows, append([]any{&v.ID, &v.EpisodeID, &v.Reference, &v.Kind, &v.Reason, &v.DueAt, &v.TriggeredAt, &sent, &v.Recipients, &v.Action}, ack.dest()...), func() error {
 		v.DueAt, v.TriggeredAt, v.SentAt = v.DueAt.UTC(), v.TriggeredAt.UTC(), utcPtr(sent)
+		v.Acknowledgement = ack.value()
 		out = append(out, v)
 		return nil
 	})
