@@ -18,7 +18,7 @@ type page struct{ t *template.Template }
 
 // loadPages parses each page with the layout and the shared parts. The
 // templates are embedded: one that does not parse is a build mistake.
-func loadPages() map[string]*page {
+func loadPages(funcs template.FuncMap) map[string]*page {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -116,8 +116,64 @@ func (w *Web) unavailable(c *gin.Context, op string, err error) {
 		"Homeward is temporarily unavailable. Nothing was lost; try again in a few seconds.")
 }
 
-var funcs = template.FuncMap{
-	"label": label,
+// funcs are the templates' functions; instants in the team's time zone.
+func (w *Web) funcs() template.FuncMap {
+	return template.FuncMap{
+		"label": label,
+		"dict":  dict,
+		"idOf":  idOf,
+		"when":  w.whenAny,
+		"until": w.untilAny,
+		"join":  func(s []string) string { return strings.Join(s, "; ") },
+		"deref": deref,
+	}
+}
+
+// whenAny is when for a time.Time or a *time.Time (nil shows nothing).
+func (w *Web) whenAny(v any) string {
+	switch t := v.(type) {
+	case time.Time:
+		return w.when(t)
+	case *time.Time:
+		if t != nil {
+			return w.when(*t)
+		}
+	}
+	return ""
+}
+
+// untilAny is the countdown to a time.Time or a *time.Time.
+func (w *Web) untilAny(v any) countdown {
+	switch t := v.(type) {
+	case time.Time:
+		return w.countdownTo(t)
+	case *time.Time:
+		if t != nil {
+			return w.countdownTo(*t)
+		}
+	}
+	return countdown{}
+}
+
+// dict lets a template pass several values to a shared part.
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("dict: odd number of arguments")
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
+}
+
+// idOf is an element id for a form field named by its API path.
+func idOf(field string) string {
+	return "f-" + strings.NewReplacer(".", "-", "[", "-", "]", "", "_", "-").Replace(field)
 }
 
 // label turns an API word (awaiting_contact) into words (awaiting contact).
@@ -174,4 +230,18 @@ func span(d time.Duration) string {
 		return fmt.Sprintf("%d h %d min", hours, mins)
 	}
 	return fmt.Sprintf("%d min", mins)
+}
+
+// deref shows what a pointer points at (nil shows nothing).
+func deref(v any) any {
+	switch p := v.(type) {
+	case *bool:
+		return p != nil && *p
+	case *string:
+		if p != nil {
+			return *p
+		}
+		return ""
+	}
+	return v
 }

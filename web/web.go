@@ -54,7 +54,8 @@ type Web struct {
 
 // Mount adds the web interface's routes to r, the API's engine, outside /v1.
 func Mount(r *gin.Engine, d Deps) *Web {
-	w := &Web{d: withDefaults(d), pages: loadPages()}
+	w := &Web{d: withDefaults(d)}
+	w.pages = loadPages(w.funcs())
 	static, _ := fs.Sub(staticFS, "static")
 	g := r.Group("/", securityHeaders)
 	g.StaticFS("/static", http.FS(static))
