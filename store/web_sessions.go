@@ -42,7 +42,7 @@ func (s *Store) TouchWebSession(ctx context.Context, idHash []byte, now time.Tim
 	err := s.Pool.QueryRow(ctx, `UPDATE web_sessions w SET last_seen_at = $2
 		FROM users u
 		WHERE w.id_hash = $1 AND u.id = w.user_id AND u.active AND w.ended_at IS NULL
-		  AND w.last_seen_at > $2 - make_interval(secs => $3) AND w.created_at > $2 - make_interval(secs => $4)
+		  AND w.last_seen_at > $2::timestamptz - make_interval(secs => $3::float8) AND w.created_at > $2::timestamptz - make_interval(secs => $4::float8)
 		RETURNING w.user_id::text, w.csrf_token, w.created_at, w.last_seen_at`,
 		idHash, now, idle.Seconds(), max.Seconds()).Scan(&userID, &ws.CSRFToken, &ws.CreatedAt, &ws.LastSeenAt)
 	if errors.Is(err, pgx.ErrNoRows) {
