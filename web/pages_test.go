@@ -66,11 +66,18 @@ func TestWeb(t *testing.T) {
 			t.Fatalf("sign-out without csrf: %d, want 403", p.Status)
 		}
 		p = b.get("/board")
+		kept := b.cookie(web.SessionCookie)
 		if p = b.post("/sign-out", url.Values{"csrf": {hidden(t, p.Body, "csrf")}}); p.Status != http.StatusSeeOther {
 			t.Fatalf("sign-out: %d", p.Status)
 		}
 		if p = b.get("/board"); p.Status != http.StatusSeeOther {
 			t.Fatalf("board after sign-out: %d, want 303", p.Status)
+		}
+		// A copy of the cookie kept from before is worthless: the session
+		// ended on the server.
+		b.setCookie(web.SessionCookie, kept)
+		if p = b.get("/board"); p.Status != http.StatusSeeOther {
+			t.Fatalf("board with the cookie kept from before sign-out: %d, want 303", p.Status)
 		}
 	})
 

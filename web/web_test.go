@@ -187,3 +187,19 @@ func (s *site) episodeCount(t *testing.T, token string) int {
 	}
 	return len(list.Episodes)
 }
+
+func (b *browser) cookie(name string) string {
+	u, _ := url.Parse(b.base)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	b.t.Fatalf("no cookie %s", name)
+	return ""
+}
+
+func (b *browser) setCookie(name, value string) {
+	u, _ := url.Parse(b.base)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+}
