@@ -206,9 +206,9 @@ type EpisodeFilter struct {
 	Open bool
 	// CommissionerID keeps one commissioner's episodes.
 	CommissionerID string
-	Now        time.Time
-	Limit      int
-	Offset     int
+	Now            time.Time
+	Limit          int
+	Offset         int
 }
 
 // EscalationFilter selects escalations. Limit 0 means 50; at most 200.
