@@ -33,3 +33,17 @@ func TestSessionUserOnlyInProcess(t *testing.T) {
 	env.API.Config.Handler.ServeHTTP(rec, req)
 	wantError(t, rec.Code, rec.Body.Bytes(), 401, "unauthorized", "Authorization")
 }
+
+// The list's open and commissioner filters name their field when malformed.
+func TestListEpisodesOpenAndCommissionerFilters(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{NoWorker: true})
+	_, coord := env.AddUser(t, store.RoleCoordinator)
+	st, body := env.Do(t, "GET", "/v1/episodes?open=maybe", coord, nil)
+	wantError(t, st, body, 400, "invalid_request", "open")
+	st, body = env.Do(t, "GET", "/v1/episodes?commissioner=leeds", coord, nil)
+	wantError(t, st, body, 400, "invalid_request", "commissioner")
+	st, body = env.Do(t, "GET", "/v1/episodes?open=true&commissioner="+env.Commissioner.ID, coord, nil)
+	if st != 200 {
+		t.Fatalf("open episodes of the commissioner: %d %s", st, body)
+	}
+}

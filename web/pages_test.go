@@ -173,6 +173,39 @@ func TestWeb(t *testing.T) {
 		}
 	})
 
+	t.Run("assign on the episode page, then a contact attempt from my episodes", func(t *testing.T) {
+		com := env.AddCommissioner(t, "Assign commissioner")
+		coord, token := env.AddUserIn(t, store.RoleCoordinator, com.ID)
+		iv, _ := env.AddUserIn(t, store.RoleInterviewer, com.ID)
+		ref := openByAPI(t, s, token)
+		id := episodeIDByRef(t, s, token, ref)
+		cb, ib := s.signIn(t, coord), s.signIn(t, iv)
+
+		p := cb.get("/episodes/" + id)
+		if !strings.Contains(p.Body, `value="`+iv.ID+`"`) {
+			t.Fatalf("the assign form does not offer the interviewer:\n%s", p.Body)
+		}
+		bad := withForm(t, url.Values{"interviewer_id": {"not-an-id"}}, p.Body)
+		if p = cb.post("/episodes/"+id+"/assignment", bad); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, `id="f-interviewer-id-error"`) {
+			t.Fatalf("assigning nobody: %d, want 400 with the reason beside the field:\n%s", p.Status, p.Body)
+		}
+		v := withForm(t, url.Values{"interviewer_id": {iv.ID}}, cb.get("/episodes/"+id).Body)
+		if p = cb.post("/episodes/"+id+"/assignment", v); p.Status != http.StatusSeeOther {
+			t.Fatalf("assign: %d; %s", p.Status, p.Body)
+		}
+		testenv.Eventually(t, 20*time.Second, "the interviewer sees the episode", func() bool {
+			return strings.Contains(ib.get("/mine").Body, ref)
+		})
+		mine := ib.get("/mine").Body
+		v = withForm(t, url.Values{"method": {"phone"}, "outcome": {"no_answer"}, "back": {"mine"}}, mine)
+		if p = ib.post("/episodes/"+id+"/contact-attempts", v); p.Status != http.StatusSeeOther || p.location() != "/mine?recorded=1" {
+			t.Fatalf("contact attempt: %d to %q; %s", p.Status, p.location(), p.Body)
+		}
+		testenv.Eventually(t, 20*time.Second, "the attempt is on the episode page", func() bool {
+			return strings.Contains(ib.get("/episodes/"+id).Body, "<td>No answer</td>")
+		})
+	})
+
 	t.Run("every page has the CSP and nothing inline", func(t *testing.T) {
 		com := env.AddCommissioner(t, "CSP commissioner")
 		coord, token := env.AddUserIn(t, store.RoleCoordinator, com.ID)
