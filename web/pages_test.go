@@ -60,6 +60,18 @@ func TestWeb(t *testing.T) {
 		if p := b.get("/board"); p.Status != http.StatusSeeOther {
 			t.Fatalf("board after 31 idle minutes: %d, want 303 to sign in", p.Status)
 		}
+		// Used every 29 minutes, a session still ends 12 hours after sign-in.
+		b = s.signIn(t, u)
+		for i := 0; i < 24; i++ {
+			s.clock.advance(29 * time.Minute)
+			if p := b.get("/board"); p.Status != 200 {
+				t.Fatalf("board %d min after sign-in: %d, want 200", (i+1)*29, p.Status)
+			}
+		}
+		s.clock.advance(29 * time.Minute)
+		if p := b.get("/board"); p.Status != http.StatusSeeOther {
+			t.Fatalf("board 12 h 5 min after sign-in: %d, want 303 to sign in", p.Status)
+		}
 		b = s.signIn(t, u)
 		p := b.get("/board")
 		if p = b.post("/sign-out", url.Values{}); p.Status != http.StatusForbidden {
