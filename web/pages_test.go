@@ -56,6 +56,7 @@ func TestWeb(t *testing.T) {
 	t.Run("sessions expire when idle and end at sign-out", func(t *testing.T) {
 		u, _ := env.AddUser(t, store.RoleCoordinator)
 		b := s.signIn(t, u)
+		defer s.clock.reset() // the API keeps the real time
 		s.clock.advance(31 * time.Minute)
 		if p := b.get("/board"); p.Status != http.StatusSeeOther {
 			t.Fatalf("board after 31 idle minutes: %d, want 303 to sign in", p.Status)

@@ -47,6 +47,12 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+func (c *clock) reset() {
+	c.mu.Lock()
+	c.skew = 0
+	c.mu.Unlock()
+}
+
 type site struct {
 	env   *testenv.Env
 	clock *clock
