@@ -6,6 +6,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -238,8 +239,25 @@ func (h *handlers) recover(c *gin.Context) {
 	c.Next()
 }
 
-// authenticate finds the user by bearer token.
+// sessionUserKey is unexported, so nothing from the network can set it:
+// only the web interface, in the same process, after its own sign-in.
+type sessionUserKey struct{}
+
+// WithSessionUser returns ctx carrying u as the signed-in user of a
+// request the web interface makes to the API in-process; authenticate
+// takes it in place of a bearer token.
+func WithSessionUser(ctx context.Context, u store.User) context.Context {
+	return context.WithValue(ctx, sessionUserKey{}, u)
+}
+
+// authenticate finds the user of a web session (WithSessionUser) or by
+// bearer token.
 func (h *handlers) authenticate(c *gin.Context) {
+	if u, ok := c.Request.Context().Value(sessionUserKey{}).(store.User); ok && u.ID != "" {
+		c.Set(ctxUser, u)
+		c.Next()
+		return
+	}
 	scheme, token, ok := strings.Cut(strings.TrimSpace(c.GetHeader("Authorization")), " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {

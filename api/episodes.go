@@ -459,6 +459,14 @@ func (h *handlers) listEpisodes(c *gin.Context) {
 			p.add("overdue", "must be true or false")
 		}
 	}
+	f.Open = boolParam(c, &p, "open")
+	if v, ok := queryParam(c, "commissioner"); ok {
+		if u, err := uuid.Parse(v); err != nil {
+			p.add("commissioner", "must be a uuid")
+		} else {
+			f.CommissionerID = u.String()
+		}
+	}
 	f.Limit, f.Offset = pageParams(c, &p)
 	if len(p) > 0 {
 		invalid(c, p)
@@ -470,6 +478,18 @@ func (h *handlers) listEpisodes(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"episodes": eps, "limit": f.Limit, "offset": f.Offset})
+}
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(c *gin.Context, p *problems, name string) bool {
+	v, ok := queryParam(c, name)
+	if !ok || v == "false" {
+		return false
+	}
+	if v != "true" {
+		p.add(name, "must be true or false")
+	}
+	return v == "true"
 }
 
 // PendingEpisode is the answer for an episode whose workflow runs but whose

@@ -44,6 +44,8 @@ type Config struct {
 	Security Security // sign-in by OIDC and the API's edges; see security.go
 
 	Retention Retention // HOMEWARD_RETENTION_*; see retention.go
+
+	Web Web // the web interface: HOMEWARD_PUBLIC_URL, HOMEWARD_WEB_*; see web.go
 }
 
 // Location is the time zone instants are shown in.
@@ -145,6 +147,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("HOMEWARD_LOG_FORMAT: %q must be json or text", c.LogFormat))
 	}
+	var webErrs []error
+	c.Web, webErrs = loadWeb(get, dur)
+	errs = append(errs, webErrs...)
 	var secErrs []error
 	c.Security, secErrs = loadSecurity(get)
 	errs = append(errs, secErrs...)

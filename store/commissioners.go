@@ -183,3 +183,17 @@ func (s *Store) EpisodeVisible(ctx context.Context, caller Caller, episodeID str
 	}
 	return visible, nil
 }
+
+// Commissioners lists every commissioner by name.
+func (s *Store) Commissioners(ctx context.Context) ([]Commissioner, error) {
+	rows, err := s.Pool.Query(ctx, "SELECT id::text, name, created_at FROM commissioners ORDER BY lower(name), id")
+	if err != nil {
+		return nil, wrap("commissioners", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Commissioner, error) {
+		var c Commissioner
+		err := r.Scan(&c.ID, &c.Name, &c.CreatedAt)
+		return c, err
+	})
+	return out, wrap("commissioners", err)
+}

@@ -846,6 +846,10 @@ func TestListEpisodes(t *testing.T) {
 		{store.EpisodeFilter{Now: now, Limit: 2, Offset: 2}, "5,3"},
 		{store.EpisodeFilter{Now: now, Offset: 10}, ""},
 		{store.EpisodeFilter{Now: now, Limit: 1000, Offset: -3}, "1,4,5,3,2"},
+		{store.EpisodeFilter{Now: now, Open: true}, "1,5,3,2"},
+		{store.EpisodeFilter{Now: now, Open: true, AssigneeID: ann.ID}, "1,3"},
+		{store.EpisodeFilter{Now: now, CommissionerID: "9a1e3f0c-0000-4000-8000-000000000000"}, ""},
+		{store.EpisodeFilter{Now: now, CommissionerID: "not-a-uuid"}, ""},
 	} {
 		if got := ids(list(c.f)); got != c.want {
 			t.Errorf("ListEpisodes(%+v) = %q, want %q", c.f, got, c.want)

@@ -205,9 +205,13 @@ type EpisodeFilter struct {
 	Status     string
 	AssigneeID string
 	Overdue    bool
-	Now        time.Time
-	Limit      int
-	Offset     int
+	// Open keeps the episodes that still expect work (not closed).
+	Open bool
+	// CommissionerID keeps one commissioner's episodes.
+	CommissionerID string
+	Now            time.Time
+	Limit          int
+	Offset         int
 }
 
 // EscalationFilter selects escalations. Limit 0 means 50; at most 200.
@@ -258,6 +262,8 @@ LEFT JOIN users u ON u.id = e.assigned_interviewer_id
 WHERE (@status::text = '' OR e.status = @status)
 	AND (@assignee::uuid IS NULL OR e.assigned_interviewer_id = @assignee)
 	AND (NOT @overdue::boolean OR ` + overdueSQL + `)
+	AND (NOT @open::boolean OR e.status <> ALL(@closed::text[]))
+	AND (@commissioner::uuid IS NULL OR e.commissioner_id = @commissioner)
 ORDER BY e.offer_deadline, e.id
 LIMIT @limit OFFSET @offset`
 
@@ -273,6 +279,14 @@ func (s *Store) ListEpisodes(ctx context.Context, caller Caller, f EpisodeFilter
 		}
 		assignee = &id
 	}
+	var commissioner *string
+	if f.CommissionerID != "" {
+		id, ok := parseID(f.CommissionerID)
+		if !ok {
+			return out, nil // no episode belongs to a malformed id
+		}
+		commissioner = &id
+	}
 	now := f.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -281,6 +295,7 @@ func (s *Store) ListEpisodes(ctx context.Context, caller Caller, f EpisodeFilter
 	err := s.asCaller(ctx, caller, readOnly, "list episodes", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, listEpisodesSQL, pgx.NamedArgs{
 			"status": f.Status, "assignee": assignee, "overdue": f.Overdue,
+			"open": f.Open, "commissioner": commissioner,
 			"now": now.UTC(), "closed": closedStatuses(), "limit": limit, "offset": offset,
 		})
 		if err != nil {

@@ -4,7 +4,8 @@
 //	homeward serve               API and worker against existing Temporal, PostgreSQL and SMTP
 //	homeward api | worker        one of the two, to scale them separately
 //	homeward migrate             apply database migrations
-//	homeward user add --name N --email E --role R   create a user and print its token once
+//	homeward user add --name N --email E --role R   create a user and print its token once, and a sign-in link
+//	homeward user link --email E  print a new one-time web sign-in link
 //	homeward keys new            print a fresh payload encryption key line (id:base64)
 package main
 
@@ -30,7 +31,10 @@ commands:
   migrate    apply the database migrations and exit
   user add   --name NAME --email EMAIL --role coordinator|interviewer|manager|admin
              create a user and print its API token (shown once); --commissioner NAME
-             for a commissioner's staff (created if missing)
+             for a commissioner's staff (created if missing); also prints a one-time
+             web sign-in link
+  user link  --email EMAIL
+             print a new one-time web sign-in link (15 minutes, HOMEWARD_PUBLIC_URL)
   commissioner add --name NAME
              create a commissioner (a local authority the provider works for)
   keys new   print a fresh payload encryption key line (id:base64) for HOMEWARD_PAYLOAD_KEYS_FILE
@@ -71,10 +75,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "keys":
 		return runKeys(args[1:], stdout)
 	case "user":
-		if len(args) < 2 || args[1] != "add" {
+		if len(args) < 2 {
 			return errUsage
 		}
-		return runUserAdd(ctx, args[2:], stdout, stderr)
+		switch args[1] {
+		case "add":
+			return runUserAdd(ctx, args[2:], stdout, stderr)
+		case "link":
+			return runUserLink(ctx, args[2:], stdout, stderr)
+		}
+		return errUsage
 	case "commissioner":
 		if len(args) < 2 || args[1] != "add" {
 			return errUsage

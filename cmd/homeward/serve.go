@@ -26,6 +26,7 @@ import (
 	"homeward/mail"
 	"homeward/payloadcrypt"
 	"homeward/store"
+	"homeward/web"
 	"homeward/worker"
 )
 
@@ -98,11 +99,7 @@ func (s *services) serve(ctx context.Context, ln net.Listener, withWorker bool) 
 	if ln != nil {
 		gin.SetMode(gin.ReleaseMode)
 		srv = &http.Server{
-			Handler: api.NewRouter(api.Deps{
-				Store: s.store, Temporal: s.temporal, TaskQueue: s.cfg.TaskQueue,
-				Policy: s.cfg.Policy, Logger: s.log, Codec: apiCodec(s.ring),
-				OIDC: oidcConfig(s.cfg.Security), Edges: edgeConfig(s.cfg.Security),
-			}),
+			Handler:           s.router(),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
@@ -129,6 +126,21 @@ func (s *services) serve(ctx context.Context, ln net.Listener, withWorker bool) 
 		}
 	}
 	return runErr
+}
+
+// router is the API with the web interface mounted beside it.
+func (s *services) router() *gin.Engine {
+	r := api.NewRouter(api.Deps{
+		Store: s.store, Temporal: s.temporal, TaskQueue: s.cfg.TaskQueue,
+		Policy: s.cfg.Policy, Logger: s.log, Codec: apiCodec(s.ring),
+		OIDC: oidcConfig(s.cfg.Security), Edges: edgeConfig(s.cfg.Security),
+	})
+	loc, _ := s.cfg.Location()
+	web.Mount(r, web.Deps{
+		API: r, Store: s.store, PublicURL: s.cfg.Web.PublicURL, Logger: s.log, Location: loc,
+		IdleTimeout: s.cfg.Web.IdleTimeout, SessionMax: s.cfg.Web.SessionMax,
+	})
+	return r
 }
 
 func loadConfig(defaultFormat string) (config.Config, *slog.Logger, error) {
@@ -278,6 +290,9 @@ func runDev(ctx context.Context, stdout, _ io.Writer) error {
 	if os.Getenv("HOMEWARD_BASE_URL") == "" {
 		cfg.BaseURL = "http://localhost:" + portOf(ln.Addr())
 	}
+	if os.Getenv("HOMEWARD_PUBLIC_URL") == "" {
+		cfg.Web.PublicURL = "http://localhost:" + portOf(ln.Addr())
+	}
 	svc, err := connect(ctx, cfg, log)
 	if err != nil {
 		ln.Close()
@@ -291,18 +306,21 @@ func runDev(ctx context.Context, stdout, _ io.Writer) error {
 	}
 	fmt.Fprintf(stdout, `
 Homeward is running at %[1]s
+  web:         open %[7]s in your browser and sign in with a link (below)
   data:        %[2]s (Temporal, outbox, payload keys; survives a restart)
   PostgreSQL:  %[6]s
   emails:      %[3]s
   Temporal:    %[4]s, namespace %[5]s
   API docs:    %[1]s/v1/openapi.yaml
 
-Add a user, in another terminal (the token is printed once):
-  go run ./cmd/homeward user add --name "Sam Okafor" --email sam@example.org --role coordinator
+Add a user, in another terminal; it prints a one-time sign-in link for the
+web and an API token (each shown once):
+  go run ./cmd/homeward user add --name "Sam Okafor" --email sam@example.org --role coordinator --commissioner Leeds
+A new sign-in link later: go run ./cmd/homeward user link --email sam@example.org
 
 Stop with Ctrl-C. Run it again and every episode and timer carries on.
 
-`, cfg.BaseURL, cfg.DataDir, outbox, cfg.TemporalAddress, cfg.TemporalNamespace, postgresAt)
+`, cfg.BaseURL, cfg.DataDir, outbox, cfg.TemporalAddress, cfg.TemporalNamespace, postgresAt, cfg.Web.PublicURL)
 	return svc.serve(ctx, ln, true)
 }
 

@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/mail"
 	"strings"
+	"time"
 
 	"homeward/api"
 	"homeward/store"
+	"homeward/web"
 )
 
 func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -84,5 +86,45 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "Works for commissioner %s (id %s).\n", com.Name, com.ID)
 	}
 	fmt.Fprintf(stdout, "Created %s %s <%s> (id %s).\nAPI token, shown only now; send it as \"Authorization: Bearer <token>\":\n%s\n", u.Role, u.Name, u.Email, u.ID, token)
+	return printSignInLink(ctx, st, u, stdout)
+}
+
+// printSignInLink makes a one-time link that signs u in to the web.
+func printSignInLink(ctx context.Context, st *store.Store, u store.User, stdout io.Writer) error {
+	cfg, _, err := loadConfig("text")
+	if err != nil {
+		return err
+	}
+	link, err := web.NewSignInLink(ctx, st, u, cfg.Web.PublicURL, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Web sign-in link for %s, works once within %d minutes:\n%s\n", u.Email, int(web.LinkLifetime.Minutes()), link)
 	return nil
+}
+
+// runUserLink prints a new one-time sign-in link for an existing user.
+func runUserLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user link", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "the user's email address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*email) == "" {
+		return errors.New("--email is required")
+	}
+	st, done, err := openStore(ctx, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer done()
+	u, err := st.ActiveUserByEmail(ctx, *email)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no active user has email %s", *email)
+	}
+	if err != nil {
+		return err
+	}
+	return printSignInLink(ctx, st, u, stdout)
 }

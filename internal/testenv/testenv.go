@@ -69,6 +69,10 @@ type Options struct {
 	// Edges is the API's rate limit, trusted proxies and CORS origins; nil
 	// turns the rate limit off (so tests that poll are not limited).
 	Edges *api.EdgeConfig
+	// Mount, when set, adds routes to the API's engine before it serves,
+	// e.g. the web interface: web.Mount(r, web.Deps{API: r, Store: e.Store}).
+	// e.URL is not known yet when it runs.
+	Mount func(r *gin.Engine, e *Env)
 }
 
 // Env is a running Homeward.
@@ -164,7 +168,7 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("testenv: mailer: %v", err)
 	}
 
-	e.API = httptest.NewServer(api.NewRouter(api.Deps{
+	router := api.NewRouter(api.Deps{
 		Store:          st,
 		Temporal:       e.Temporal,
 		TaskQueue:      e.TaskQueue,
@@ -176,7 +180,11 @@ func Start(t testing.TB, opts Options) *Env {
 		Codec:          codecOf(e.KeyRing),
 		OIDC:           opts.OIDC,
 		Edges:          edges(opts),
-	}))
+	})
+	if opts.Mount != nil {
+		opts.Mount(router, e)
+	}
+	e.API = httptest.NewServer(router)
 	t.Cleanup(e.API.Close)
 	e.URL = e.API.URL
 
