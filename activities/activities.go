@@ -272,7 +272,7 @@ func messageID(key, recipient string) string {
 }
 
 func (a *Activities) episodeLink(episodeID string) string {
-	return a.BaseURL + "/v1/episodes/" + episodeID
+	return a.BaseURL + "/episodes/" + episodeID
 }
 
 func (a *Activities) location() *time.Location {

@@ -104,7 +104,7 @@ func TestEscalationEmailedOncePerManagerAcrossRetries(t *testing.T) {
 			t.Errorf("subject %q message id %q", m.Subject, m.MessageID)
 		}
 		for _, part := range []string{m.Text, m.HTML} {
-			for _, want := range []string{f.state.Reference, "https://homeward.example.org/v1/episodes/" + f.state.EpisodeID, "Tue 27 Oct 2026 11:00 GMT", "deadline_breached"} {
+			for _, want := range []string{f.state.Reference, "https://homeward.example.org/episodes/" + f.state.EpisodeID, "Tue 27 Oct 2026 11:00 GMT", "deadline_breached"} {
 				if !strings.Contains(part, want) {
 					t.Errorf("email part lacks %q:\n%s", want, part)
 				}

@@ -64,7 +64,7 @@ func TestReturnReportProducedAndEmailedOncePerOfficer(t *testing.T) {
 		if strings.Contains(m.To[0], "bexton") {
 			t.Errorf("another commissioner's officer was emailed")
 		}
-		if !strings.Contains(m.Text, st.Reference) || !strings.Contains(m.Text, "/v1/episodes/"+st.EpisodeID+"/report") {
+		if !strings.Contains(m.Text, st.Reference) || !strings.Contains(m.Text, "/episodes/"+st.EpisodeID+"/report") {
 			t.Errorf("email lacks the reference or the link: %s", m.Text)
 		}
 		for _, absent := range []string{canary, "curfew", "CAMHS"} {

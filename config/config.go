@@ -18,7 +18,6 @@ import (
 // Config is everything a Homeward process needs to know at start-up.
 type Config struct {
 	Listen            string        // HOMEWARD_LISTEN, default ":8080"
-	BaseURL           string        // HOMEWARD_BASE_URL, default "http://localhost:8080"; links in emails
 	DatabaseURL       string        // DATABASE_URL; empty in `homeward dev` means the local cluster
 	TemporalAddress   string        // TEMPORAL_ADDRESS, default "localhost:7233"
 	TemporalNamespace string        // TEMPORAL_NAMESPACE, default "default"
@@ -45,7 +44,7 @@ type Config struct {
 
 	Retention Retention // HOMEWARD_RETENTION_*; see retention.go
 
-	Web Web // the web interface: HOMEWARD_PUBLIC_URL, HOMEWARD_WEB_*; see web.go
+	Web Web // the web interface: HOMEWARD_PUBLIC_URL (also links in emails), HOMEWARD_WEB_*; see web.go
 }
 
 // Location is the time zone instants are shown in.
@@ -91,7 +90,6 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 
 	c := Config{
 		Listen:            get("HOMEWARD_LISTEN", ":8080"),
-		BaseURL:           strings.TrimRight(get("HOMEWARD_BASE_URL", "http://localhost:8080"), "/"),
 		DatabaseURL:       get("DATABASE_URL", ""),
 		TemporalAddress:   get("TEMPORAL_ADDRESS", "localhost:7233"),
 		TemporalNamespace: get("TEMPORAL_NAMESPACE", "default"),

@@ -26,11 +26,11 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestPolicyFromEnvironment(t *testing.T) {
-	c, err := Load(env(map[string]string{"HOMEWARD_OFFER_WINDOW": "48h", "HOMEWARD_MAX_CONTACT_ATTEMPTS": "3", "HOMEWARD_BASE_URL": "https://hw.example.org/"}))
+	c, err := Load(env(map[string]string{"HOMEWARD_OFFER_WINDOW": "48h", "HOMEWARD_MAX_CONTACT_ATTEMPTS": "3", "HOMEWARD_PUBLIC_URL": "https://hw.example.org/"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Policy.OfferWindow != 48*time.Hour || c.Policy.MaxContactAttempts != 3 || c.BaseURL != "https://hw.example.org" {
+	if c.Policy.OfferWindow != 48*time.Hour || c.Policy.MaxContactAttempts != 3 || c.Web.PublicURL != "https://hw.example.org" {
 		t.Errorf("config = %+v", c)
 	}
 }

@@ -9,8 +9,9 @@ import (
 
 // Web configures the web interface for staff.
 type Web struct {
-	// PublicURL is where staff open Homeward; one-time sign-in links start
-	// with it. HOMEWARD_PUBLIC_URL, default "http://localhost:8080".
+	// PublicURL is where staff open Homeward: links in emails and one-time
+	// sign-in links start with it, and the identity provider returns to
+	// it. HOMEWARD_PUBLIC_URL, default "http://localhost:8080".
 	PublicURL string
 	// IdleTimeout ends a session nobody used for this long.
 	// HOMEWARD_WEB_IDLE_TIMEOUT, default 30m.

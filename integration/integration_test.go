@@ -212,7 +212,7 @@ func TestBreachEmailArrivesOnceOverSMTP(t *testing.T) {
 		if strings.Contains(string(m.Data), "Riley") || strings.Contains(string(m.Data), "2011-04-05") {
 			t.Errorf("an escalation email carries the child's personal data")
 		}
-		if !strings.Contains(m.Text, env.URL+"/v1/episodes/"+id) {
+		if !strings.Contains(m.Text, env.URL+"/episodes/"+id) {
 			t.Errorf("email lacks the episode link:\n%s", m.Text)
 		}
 	}

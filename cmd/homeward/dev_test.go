@@ -137,7 +137,7 @@ func TestDevSurvivesRestart(t *testing.T) {
 	t.Setenv("HOMEWARD_PG_PORT", "0")
 	t.Setenv("HOMEWARD_DEV_TEMPORAL_PORT", "0")
 	t.Setenv("HOMEWARD_LOG_LEVEL", "warn")
-	for _, k := range []string{"DATABASE_URL", "HOMEWARD_SMTP_URL", "HOMEWARD_BASE_URL", "TEMPORAL_ADDRESS"} {
+	for _, k := range []string{"DATABASE_URL", "HOMEWARD_SMTP_URL", "HOMEWARD_PUBLIC_URL", "TEMPORAL_ADDRESS"} {
 		t.Setenv(k, "")
 	}
 

@@ -84,7 +84,7 @@ func (s *services) serve(ctx context.Context, ln net.Listener, withWorker bool) 
 			return fmt.Errorf("email: %w", err)
 		}
 		w := worker.New(s.temporal, s.cfg.TaskQueue, &activities.Activities{
-			Store: s.store, Mailer: mailer, BaseURL: s.cfg.BaseURL, Location: loc, Logger: s.log,
+			Store: s.store, Mailer: mailer, BaseURL: s.cfg.Web.PublicURL, Location: loc, Logger: s.log,
 		})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("starting the worker: %w", err)
@@ -287,9 +287,6 @@ func runDev(ctx context.Context, stdout, _ io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	if os.Getenv("HOMEWARD_BASE_URL") == "" {
-		cfg.BaseURL = "http://localhost:" + portOf(ln.Addr())
-	}
 	if os.Getenv("HOMEWARD_PUBLIC_URL") == "" {
 		cfg.Web.PublicURL = "http://localhost:" + portOf(ln.Addr())
 	}
@@ -320,7 +317,7 @@ A new sign-in link later: go run ./cmd/homeward user link --email sam@example.or
 
 Stop with Ctrl-C. Run it again and every episode and timer carries on.
 
-`, cfg.BaseURL, cfg.DataDir, outbox, cfg.TemporalAddress, cfg.TemporalNamespace, postgresAt, cfg.Web.PublicURL)
+`, cfg.Web.PublicURL, cfg.DataDir, outbox, cfg.TemporalAddress, cfg.TemporalNamespace, postgresAt, cfg.Web.PublicURL)
 	return svc.serve(ctx, ln, true)
 }
 
