@@ -30,6 +30,13 @@ func NewSignInLink(ctx context.Context, st *store.Store, u store.User, publicURL
 	return publicURL + "/sign-in/link?token=" + url.QueryEscape(token), nil
 }
 
+// signInPage is what the sign-in page offers: a link always; the
+// organisation's identity provider where it is set up.
+type signInPage struct {
+	PublicURL string
+	Provider  bool
+}
+
 // home is the sign-in page, or, when signed in, the user's own page.
 func (w *Web) home(c *gin.Context) {
 	_, ok, err := w.session(c)
@@ -43,7 +50,7 @@ func (w *Web) home(c *gin.Context) {
 			return
 		}
 	}
-	v := view{Title: "Sign in — Homeward", Data: w.d.PublicURL}
+	v := view{Title: "Sign in — Homeward", Data: signInPage{PublicURL: w.d.PublicURL, Provider: w.providerSignIn}}
 	if c.Query("signed_out") != "" {
 		v.Notice = "You have signed out."
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"homeward/store"
+	"homeward/web/oidcsignin"
 )
 
 //go:embed templates/*.html
@@ -50,6 +51,27 @@ type Deps struct {
 type Web struct {
 	d     Deps
 	pages map[string]*page
+	// providerSignIn is set when staff may sign in through the
+	// organisation's identity provider (MountProviderSignIn).
+	providerSignIn bool
+}
+
+// ProviderSignIn is the identity provider's sign-in flow
+// (web/oidcsignin): Start sends the browser to the provider, Callback
+// takes it back and starts a session through Web.StartSession.
+type ProviderSignIn interface {
+	Start(c *gin.Context)
+	Callback(c *gin.Context)
+}
+
+// MountProviderSignIn adds the identity provider's sign-in at
+// /sign-in/oidc and /sign-in/callback, under the pages' security headers,
+// and offers it on the sign-in page.
+func (w *Web) MountProviderSignIn(r *gin.Engine, p ProviderSignIn) {
+	g := r.Group("/", securityHeaders)
+	g.GET(oidcsignin.StartPath, p.Start)
+	g.GET(oidcsignin.CallbackPath, p.Callback)
+	w.providerSignIn = true
 }
 
 // Mount adds the web interface's routes to r, the API's engine, outside /v1.

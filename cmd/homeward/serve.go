@@ -136,10 +136,13 @@ func (s *services) router() *gin.Engine {
 		OIDC: oidcConfig(s.cfg.Security), Edges: edgeConfig(s.cfg.Security),
 	})
 	loc, _ := s.cfg.Location()
-	web.Mount(r, web.Deps{
+	w := web.Mount(r, web.Deps{
 		API: r, Store: s.store, PublicURL: s.cfg.Web.PublicURL, Logger: s.log, Location: loc,
 		IdleTimeout: s.cfg.Web.IdleTimeout, SessionMax: s.cfg.Web.SessionMax,
 	})
+	if p := webOIDCSignIn(s.cfg.Security, s.store, w.StartSession, s.log); p != nil {
+		w.MountProviderSignIn(r, p)
+	}
 	return r
 }
 
