@@ -34,6 +34,10 @@ type policyBody struct {
 	EscalationAddresses  []string `json:"escalation_addresses"`
 	// ReportApproval may be left out: no approval.
 	ReportApproval *bool `json:"report_approval,omitempty"`
+	// These may be left out (or 0): the defaults apply, and are shown.
+	ActionGrace             *int64 `json:"action_grace_minutes,omitempty"`
+	ReportDue               *int64 `json:"report_due_minutes,omitempty"`
+	ReportAcknowledgeWithin *int64 `json:"report_acknowledge_within_minutes,omitempty"`
 }
 
 // CommissionerPolicy is the answer of the policy routes.
@@ -66,6 +70,12 @@ func (b policyBody) policy(p *problems) episode.Policy {
 		}
 		return 0
 	}
+	optional := func(field string, v *int64) time.Duration {
+		if v == nil {
+			return 0
+		}
+		return minutes(field, v)
+	}
 	count := func(field string, v *int) int {
 		if v == nil {
 			p.add(field, "is required")
@@ -74,18 +84,21 @@ func (b policyBody) policy(p *problems) episode.Policy {
 		return *v
 	}
 	out := episode.Policy{
-		OfferWindow:          minutes("offer_window_minutes", b.OfferWindow),
-		DeadlineWarningLead:  minutes("deadline_warning_lead_minutes", b.DeadlineWarningLead),
-		ContactSpacing:       minutes("contact_spacing_minutes", b.ContactSpacing),
-		ContactReminderDelay: minutes("contact_reminder_delay_minutes", b.ContactReminderDelay),
-		MaxContactAttempts:   count("max_contact_attempts", b.MaxContactAttempts),
-		ReofferInterval:      minutes("reoffer_interval_minutes", b.ReofferInterval),
-		ReofferCount:         count("reoffer_count", b.ReofferCount),
-		FollowUpDelay:        minutes("follow_up_delay_minutes", b.FollowUpDelay),
-		FollowUpGrace:        minutes("follow_up_grace_minutes", b.FollowUpGrace),
-		RepeatEpisodes:       count("repeat_episodes", b.RepeatEpisodes),
-		RepeatWindow:         minutes("repeat_window_minutes", b.RepeatWindow),
-		ReportApproval:       b.ReportApproval != nil && *b.ReportApproval,
+		OfferWindow:             minutes("offer_window_minutes", b.OfferWindow),
+		DeadlineWarningLead:     minutes("deadline_warning_lead_minutes", b.DeadlineWarningLead),
+		ContactSpacing:          minutes("contact_spacing_minutes", b.ContactSpacing),
+		ContactReminderDelay:    minutes("contact_reminder_delay_minutes", b.ContactReminderDelay),
+		MaxContactAttempts:      count("max_contact_attempts", b.MaxContactAttempts),
+		ReofferInterval:         minutes("reoffer_interval_minutes", b.ReofferInterval),
+		ReofferCount:            count("reoffer_count", b.ReofferCount),
+		FollowUpDelay:           minutes("follow_up_delay_minutes", b.FollowUpDelay),
+		FollowUpGrace:           minutes("follow_up_grace_minutes", b.FollowUpGrace),
+		RepeatEpisodes:          count("repeat_episodes", b.RepeatEpisodes),
+		RepeatWindow:            minutes("repeat_window_minutes", b.RepeatWindow),
+		ReportApproval:          b.ReportApproval != nil && *b.ReportApproval,
+		ActionGrace:             optional("action_grace_minutes", b.ActionGrace),
+		ReportDue:               optional("report_due_minutes", b.ReportDue),
+		ReportAcknowledgeWithin: optional("report_acknowledge_within_minutes", b.ReportAcknowledgeWithin),
 	}
 	for _, a := range b.EscalationAddresses {
 		out.EscalationAddresses = append(out.EscalationAddresses, strings.TrimSpace(a))
@@ -98,6 +111,7 @@ func (b policyBody) policy(p *problems) episode.Policy {
 var durationFields = map[string]bool{
 	"offer_window": true, "deadline_warning_lead": true, "contact_spacing": true, "contact_reminder_delay": true,
 	"reoffer_interval": true, "follow_up_delay": true, "follow_up_grace": true, "repeat_window": true,
+	"action_grace": true, "report_due": true, "report_acknowledge_within": true,
 }
 
 // apiField is the API's name of the policy field episode.Policy names field.
@@ -118,8 +132,19 @@ func bodyOf(p episode.Policy) policyBody {
 		MaxContactAttempts: n(p.MaxContactAttempts), ReofferInterval: m(p.ReofferInterval),
 		ReofferCount: n(p.ReofferCount), FollowUpDelay: m(p.FollowUpDelay), FollowUpGrace: m(p.FollowUpGrace),
 		RepeatEpisodes: n(p.RepeatEpisodes), RepeatWindow: m(p.RepeatWindow), EscalationAddresses: addrs,
-		ReportApproval: &p.ReportApproval,
+		ReportApproval:          &p.ReportApproval,
+		ActionGrace:             m(orDefault(p.ActionGrace, episode.DefaultPolicy().ActionGrace)),
+		ReportDue:               m(orDefault(p.ReportDue, episode.DefaultReportDue)),
+		ReportAcknowledgeWithin: m(orDefault(p.ReportAcknowledgeWithin, episode.DefaultReportAcknowledgeWithin)),
 	}
+}
+
+// orDefault is d, or def where d is 0: the episode applies the default.
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
 }
 
 // policyRoutes mounts a commissioner's policy: read by admins and

@@ -188,6 +188,9 @@ func TestCommissionerPolicyIsValidated(t *testing.T) {
 		{map[string]any{"escalation_addresses": []string{"not an address"}}, "escalation_addresses[0]"},
 		{map[string]any{"escalation_addresses": []string{"Team <team@council.example>"}}, "escalation_addresses[0]"},
 		{map[string]any{"escalation_addresses": many}, "escalation_addresses"},
+		{map[string]any{"report_due_minutes": -1}, "report_due_minutes"},
+		{map[string]any{"report_acknowledge_within_minutes": 527041}, "report_acknowledge_within_minutes"},
+		{map[string]any{"action_grace_minutes": -60}, "action_grace_minutes"},
 	}
 	for _, c := range cases {
 		st, body := putPolicy(t, env, pMgr, a.ID, c.change)
@@ -245,5 +248,33 @@ func TestEscalationReachesTheCommissionersAddress(t *testing.T) {
 	}
 	if got := to(before.Reference); got[team] != 0 || len(got) != 2 {
 		t.Errorf("the earlier episode's warning went to %v: an open episode keeps its policy", got)
+	}
+}
+
+// The return report's times and the action grace are shown with their
+// defaults, and once set they are what episodes opened afterwards carry.
+func TestCommissionerPolicyReportTimes(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{NoWorker: true})
+	a := env.Commissioner
+	_, pMgr := env.AddUserIn(t, store.RoleManager, "")
+	p := getPolicy(t, env, pMgr, a.ID).Policy
+	if p["report_due_minutes"] != 4320.0 || p["report_acknowledge_within_minutes"] != 7200.0 || p["action_grace_minutes"] != 2880.0 {
+		t.Fatalf("defaults shown: %v", p)
+	}
+	st, body := putPolicy(t, env, pMgr, a.ID, map[string]any{
+		"report_due_minutes": 24 * 60, "report_acknowledge_within_minutes": 48 * 60, "action_grace_minutes": 0})
+	if st != 200 {
+		t.Fatalf("PUT policy: %d %s", st, body)
+	}
+	p = getPolicy(t, env, pMgr, a.ID).Policy
+	if p["report_due_minutes"] != 1440.0 || p["report_acknowledge_within_minutes"] != 2880.0 || p["action_grace_minutes"] != 2880.0 {
+		t.Errorf("after the change: %v", p)
+	}
+	v, err := env.Store.CommissionerPolicy(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pol := v.Policy; pol.ReportDue != 24*time.Hour || pol.ReportAcknowledgeWithin != 48*time.Hour || pol.ActionGrace != 0 {
+		t.Errorf("stored policy: due %s, acknowledge within %s, grace %s", pol.ReportDue, pol.ReportAcknowledgeWithin, pol.ActionGrace)
 	}
 }
