@@ -31,18 +31,17 @@ func safeNext(next string) string {
 }
 
 // toSignIn sends someone without a session to the sign-in page,
-// remembering the page they asked for.
+// remembering in a cookie the page they asked for (a query would be lost
+// on the way through a sign-in link).
 func (w *Web) toSignIn(c *gin.Context) {
-	target := "/"
 	if c.Request.Method == http.MethodGet {
 		if next := safeNext(c.Request.URL.RequestURI()); next != "" {
 			http.SetCookie(c.Writer, &http.Cookie{Name: nextCookie, Value: url.QueryEscape(next), Path: "/",
 				MaxAge: int(LinkLifetime.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 				Secure: !isLocalhost(c.Request.Host)})
-			target = "/?next=" + url.QueryEscape(next)
 		}
 	}
-	c.Redirect(http.StatusSeeOther, target)
+	c.Redirect(http.StatusSeeOther, "/")
 	c.Abort()
 }
 
