@@ -59,6 +59,7 @@ var auditActions = map[string]string{
 	"GET /v1/children/:id":                         "child.read",
 	"PATCH /v1/children/:id":                       "child.update",
 	"GET /v1/reports/kpis":                         "report.kpis",
+	"GET /v1/reports/open-episodes":                "report.open_episodes",
 	"POST /v1/codec/encode":                        "codec.encode",
 	"POST /v1/codec/decode":                        "codec.decode",
 	"GET /v1/exports/ssda903/missing.csv":          "export.ssda903_missing",

@@ -68,6 +68,7 @@ type KPIFigure struct {
 // managers and admins, and commissioner officers (their own commissioner).
 func (h *handlers) kpiRoutes(v1 *gin.RouterGroup) {
 	v1.GET("/reports/kpis", allow(store.RoleManager, store.RoleAdmin, store.RoleCommissionerOfficer), h.kpis)
+	v1.GET("/reports/open-episodes", allow(store.RoleManager, store.RoleAdmin), h.openEpisodes)
 }
 
 func (h *handlers) kpis(c *gin.Context) {

@@ -466,6 +466,27 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	})
 
+	// Open episodes by status: managers and admins; a commissioner's only
+	// their own (naming another is 400), the provider's any.
+	t.Run("GET /v1/reports/open-episodes", func(t *testing.T) {
+		for _, u := range everyone {
+			reader := u.user.Role == store.RoleManager || u.user.Role == store.RoleAdmin
+			for _, c := range []store.Commissioner{a, b} {
+				want := 403
+				switch {
+				case reader && (u.user.CommissionerID == "" || u.user.CommissionerID == c.ID):
+					want = 200
+				case reader:
+					want = 400
+				}
+				st, body := env.Do(t, "GET", "/v1/reports/open-episodes?commissioner_id="+c.ID, u.token, nil)
+				if st != want {
+					t.Errorf("%s GET the open episodes of %s: %d, want %d: %s", u.name, c.Name, st, want, body)
+				}
+			}
+		}
+	})
+
 	// Hot spots: managers and admins in either form; commissioner officers
 	// only the partnership form (403 for the managers'); the commissioner
 	// rules as for the exports.

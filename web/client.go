@@ -44,6 +44,12 @@ func (a apiAnswer) reasons() map[string]string {
 // own handler, as the signed-in user, and decodes a 2xx answer into out.
 // idempotencyKey, when set, is sent as Idempotency-Key.
 func (w *Web) callAPI(c *gin.Context, method, path string, body any, idempotencyKey string, out any) (apiAnswer, error) {
+	return w.callAPIAccepting(c, method, path, body, idempotencyKey, "application/json", out)
+}
+
+// callAPIAccepting is callAPI asking for the media type accept (e.g. a
+// return report's PDF); out is decoded only from JSON.
+func (w *Web) callAPIAccepting(c *gin.Context, method, path string, body any, idempotencyKey, accept string, out any) (apiAnswer, error) {
 	var r io.Reader = http.NoBody
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -59,7 +65,7 @@ func (w *Web) callAPI(c *gin.Context, method, path string, body any, idempotency
 	}
 	req.RemoteAddr = c.Request.RemoteAddr // the audit trail records the person's address
 	req.Host = c.Request.Host
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	if id := c.Writer.Header().Get("X-Request-ID"); id != "" {
 		req.Header.Set("X-Request-ID", id) // one id for the page and its API calls
 	}

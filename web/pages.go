@@ -29,6 +29,11 @@ func (w *Web) pageRoutes(in *gin.RouterGroup) {
 	in.POST("/episodes/:id/assignment", w.roles(coord, mgr, admin), w.postAssignment)
 	in.GET("/mine", w.roles(iv), w.mine)
 	in.POST("/episodes/:id/contact-attempts", w.roles(iv), w.postContactAttempt)
+	in.GET("/episodes/:id/report", w.returnReport)
+	in.GET("/escalations", w.roles(mgr, admin), w.escalations)
+	in.POST("/escalations/:id/acknowledgement", w.roles(mgr, admin), w.postAcknowledgement)
+	in.GET("/overview", w.roles(mgr, admin), w.overview)
+	in.GET("/audit", w.roles(mgr, admin), w.audit)
 }
 
 // roles lets only the given roles see a page; the API decides again.

@@ -74,6 +74,7 @@ func navFor(r store.Role, path string) []navItem {
 	case store.RoleAdmin:
 		add("/board", "Board")
 		add("/referrals/new", "New referral")
+		add("/escalations", "Escalations")
 		add("/audit", "Audit")
 	}
 	return items

@@ -87,8 +87,7 @@ func (w *Web) signedIn(c *gin.Context) {
 		return
 	}
 	if !ok {
-		c.Redirect(http.StatusSeeOther, "/")
-		c.Abort()
+		w.toSignIn(c)
 		return
 	}
 	if c.Request.Method == http.MethodPost && !validCSRF(c, ws) {

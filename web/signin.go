@@ -45,8 +45,17 @@ func (w *Web) home(c *gin.Context) {
 		return
 	}
 	if ok {
-		if h := HomeOf(sessionOf(c).User); h != "/" {
+		u := sessionOf(c).User
+		if next := safeNext(c.Query("next")); next != "" {
+			c.Redirect(http.StatusSeeOther, next)
+			return
+		}
+		if h := HomeOf(u); h != "/" {
 			c.Redirect(http.StatusSeeOther, h)
+			return
+		}
+		if u.Role == store.RoleCommissionerOfficer {
+			w.render(c, http.StatusOK, "officer", view{Title: "Homeward"})
 			return
 		}
 	}
@@ -82,7 +91,7 @@ func (w *Web) useLink(c *gin.Context) {
 		w.unavailable(c, "start session", err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, HomeOf(u))
+	c.Redirect(http.StatusSeeOther, w.AfterSignIn(c, u))
 }
 
 // sameOrigin refuses a form posted from another site when the browser

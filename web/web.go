@@ -81,6 +81,7 @@ func Mount(r *gin.Engine, d Deps) *Web {
 	static, _ := fs.Sub(staticFS, "static")
 	g := r.Group("/", securityHeaders)
 	g.StaticFS("/static", http.FS(static))
+	g.GET("/favicon.ico", favicon)
 	g.GET("/", w.home)
 	g.GET("/sign-in/link", w.linkPage)
 	g.POST("/sign-in/link", w.useLink)
@@ -135,4 +136,15 @@ func securityHeaders(c *gin.Context) {
 		h.Set("Cache-Control", "no-store")
 	}
 	c.Next()
+}
+
+// favicon is Homeward's small icon, so browsers asking for it get no 404.
+func favicon(c *gin.Context) {
+	b, err := staticFS.ReadFile("static/favicon.ico")
+	if err != nil {
+		c.Status(http.StatusNotFound)
+		return
+	}
+	c.Header("Cache-Control", "public, max-age=86400")
+	c.Data(http.StatusOK, "image/x-icon", b)
 }
