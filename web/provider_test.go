@@ -45,6 +45,10 @@ func TestSignInThroughTheIdentityProvider(t *testing.T) {
 	s := &site{env: env, clock: &clock{}}
 	b := s.browser(t)
 
+	// A page asked for before signing in is where the sign-in ends.
+	if p := b.get("/referrals/new"); p.Status != http.StatusSeeOther {
+		t.Fatalf("no session: %d", p.Status)
+	}
 	home := b.get("/")
 	if !strings.Contains(home.Body, `href="`+oidcsignin.StartPath+`"`) {
 		t.Fatalf("the sign-in page does not offer the identity provider:\n%s", home.Body)
@@ -67,8 +71,11 @@ func TestSignInThroughTheIdentityProvider(t *testing.T) {
 	if done.Status != http.StatusSeeOther {
 		t.Fatalf("callback: %d %s", done.Status, done.Body)
 	}
+	if p := b.get("/"); p.Status != http.StatusSeeOther || p.location() != "/referrals/new" {
+		t.Fatalf("signed in, / answers %d to %q, want the page asked for", p.Status, p.location())
+	}
 	if p := b.get("/"); p.Status != http.StatusSeeOther || p.location() != "/board" {
-		t.Fatalf("signed in, / answers %d to %q, want the board", p.Status, p.location())
+		t.Fatalf("then / answers %d to %q, want the board", p.Status, p.location())
 	}
 	if p := b.get("/board"); p.Status != http.StatusOK || !strings.Contains(p.Body, "Cora Provider") {
 		t.Fatalf("board: %d", p.Status)

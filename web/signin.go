@@ -50,7 +50,8 @@ func (w *Web) home(c *gin.Context) {
 			c.Redirect(http.StatusSeeOther, next)
 			return
 		}
-		if h := HomeOf(u); h != "/" {
+		// Back from the identity provider, to the page asked for first.
+		if h := w.AfterSignIn(c, u); h != "/" {
 			c.Redirect(http.StatusSeeOther, h)
 			return
 		}
