@@ -29,6 +29,7 @@ func (w *Web) pageRoutes(in *gin.RouterGroup) {
 	in.POST("/episodes/:id/assignment", w.roles(coord, mgr, admin), w.postAssignment)
 	in.GET("/mine", w.roles(iv), w.mine)
 	in.POST("/episodes/:id/contact-attempts", w.roles(iv), w.postContactAttempt)
+	w.formRoutes(in, w.roles(iv))
 }
 
 // roles lets only the given roles see a page; the API decides again.
