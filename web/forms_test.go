@@ -43,6 +43,9 @@ func TestInterviewerForms(t *testing.T) {
 	if form.Status != 200 {
 		t.Fatalf("interview form: %d; %s", form.Status, form.Body)
 	}
+	if !strings.Contains(form.Body, `name="record.what_happened" maxlength="4000"`) || !strings.Contains(form.Body, `name="venue" value="" maxlength="200"`) {
+		t.Errorf("the interview form lacks the API's limits as maxlength:\n%s", form.Body)
+	}
 	p := post(episodePage+"/interview", withForm(t, heldInterview(), form.Body))
 	if p.Status != http.StatusConflict || !strings.Contains(p.Body, "has not been offered and accepted yet") {
 		t.Fatalf("interview before the offer: %d, want 409 saying why:\n%s", p.Status, p.Body)
@@ -60,6 +63,16 @@ func TestInterviewerForms(t *testing.T) {
 	}
 	testenv.Eventually(t, 20*time.Second, "the episode page offers the interview", func() bool {
 		return strings.Contains(get(episodePage).Body, `href="`+episodePage+`/interview"`)
+	})
+
+	// The interview is arranged, then held.
+	form = get(episodePage + "/interview/arrangement")
+	v = withForm(t, url.Values{"outcome": {"scheduled"}, "scheduled_for": {inLondon(2 * time.Hour)}, "venue": {"Cafe on the high street"}}, form.Body)
+	if p = post(episodePage+"/interview/arrangement", v); p.Status != http.StatusSeeOther {
+		t.Fatalf("arranging the interview: %d; %s", p.Status, p.Body)
+	}
+	testenv.Eventually(t, 20*time.Second, "the interview is scheduled", func() bool {
+		return apiEpisode(t, s, ivToken, id).Status == "interview_scheduled"
 	})
 
 	// The interview held, with a safeguarding concern, sent twice as a
@@ -104,13 +117,32 @@ func TestInterviewerForms(t *testing.T) {
 		t.Fatalf("agreement: %d; %s", p.Status, p.Body)
 	}
 
-	// The follow-up completes the episode.
+	// An action plan, which the follow-up must review.
 	testenv.Eventually(t, 20*time.Second, "the follow-up is offered", func() bool {
 		return strings.Contains(get(episodePage).Body, `href="`+episodePage+`/follow-up"`)
 	})
+	form = get(episodePage + "/action-plan")
+	v = withForm(t, url.Values{"actions[0].what": {"Mentoring sessions"}, "actions[0].owner": {"Youth service"},
+		"actions[0].due_at": {inLondon(time.Hour)}}, form.Body)
+	if p = post(episodePage+"/action-plan", v); p.Status != http.StatusSeeOther {
+		t.Fatalf("action plan: %d; %s", p.Status, p.Body)
+	}
+
+	// The follow-up reviews the action and completes the episode.
+	testenv.Eventually(t, 20*time.Second, "the follow-up form shows the action", func() bool {
+		return strings.Contains(get(episodePage+"/follow-up").Body, "Mentoring sessions")
+	})
 	form = get(episodePage + "/follow-up")
+	if hidden(t, form.Body, "review_action") != "1" {
+		t.Fatalf("the follow-up form does not carry action 1 to review:\n%s", form.Body)
+	}
 	v = withForm(t, url.Values{"outcome": {"Settled back at home."}, "actions_taken": {"Called school\n\nSaw the social worker"},
-		"completed_at": {hidden2(t, form.Body, "completed_at")}}, form.Body)
+		"completed_at": {hidden2(t, form.Body, "completed_at")}, "review_action": {"1"}}, form.Body)
+	if p = post(episodePage+"/follow-up", v); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, `id="f-review-1-outcome-error"`) {
+		t.Fatalf("follow-up not saying what became of the action: %d, want 400 beside it:\n%s", p.Status, p.Body)
+	}
+	v = withForm(t, v, p.Body)
+	v.Set("review.1.outcome", "done")
 	if p = post(episodePage+"/follow-up", v); p.Status != http.StatusSeeOther {
 		t.Fatalf("follow-up: %d; %s", p.Status, p.Body)
 	}
@@ -124,6 +156,9 @@ func TestInterviewerForms(t *testing.T) {
 	if !rec.SafeguardingConcern || rec.RiskIndicators.SexualExploitationOrTrafficking != "yes" || rec.RiskIndicators.GoneMissingBefore != "no" ||
 		len(rec.Places) != 1 || rec.Places[0].Name != "Bus station" || len(rec.PushFactors) != 2 {
 		t.Errorf("the interview as the API has it: %+v", rec)
+	}
+	if e.ActionPlan == nil || e.ActionPlan.Actions[0].Status != "done" {
+		t.Errorf("action plan %+v, want its action done", e.ActionPlan)
 	}
 	if len(e.Agreement.SharedWith) != 2 || len(e.FollowUp.ActionsTaken) != 2 {
 		t.Errorf("agreement %+v, follow-up %+v", e.Agreement, e.FollowUp)
@@ -219,6 +254,12 @@ func heldInterview() url.Values {
 	london, _ := time.LoadLocation("Europe/London")
 	v.Set("held_at", time.Now().In(london).Add(-time.Minute).Format("2006-01-02T15:04"))
 	return v
+}
+
+// inLondon is now+d as a datetime-local input has it.
+func inLondon(d time.Duration) string {
+	london, _ := time.LoadLocation("Europe/London")
+	return time.Now().Add(d).In(london).Format("2006-01-02T15:04")
 }
 
 var inputValue = regexp.MustCompile(`name="([a-z_.]+)" value="([^"]*)"`)
