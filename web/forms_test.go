@@ -85,6 +85,9 @@ func TestInterviewerForms(t *testing.T) {
 			t.Fatalf("held interview: %d to %q, want 303 to the episode both times:\n%s", p.Status, p.location(), p.Body)
 		}
 	}
+	testenv.Eventually(t, 20*time.Second, "the episode page shows the risk indicators", func() bool {
+		return strings.Contains(get(episodePage).Body, "<dt>Any sign of sexual exploitation or trafficking?</dt><dd>Yes</dd>")
+	})
 	if p = get(first.location()); !strings.Contains(p.Body, "The interview is recorded.") {
 		t.Errorf("no notice after recording the interview:\n%s", p.Body)
 	}

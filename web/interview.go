@@ -151,3 +151,23 @@ func (outcomeData) Rows(n int) [][2]string {
 
 func (outcomeData) PlaceRows() int  { return placeRows }
 func (outcomeData) PersonRows() int { return personRows }
+
+// RiskAnswers are the held interview's risk indicators, each question
+// with its answer in words ("Unknown" when unanswered).
+func (d episodeData) RiskAnswers() [][2]string {
+	iv := d.E.Interview
+	if iv == nil || iv.Record == nil {
+		return nil
+	}
+	v := reflect.ValueOf(iv.Record.RiskIndicators)
+	qs := riskQuestions()
+	out := make([][2]string, 0, len(qs))
+	for i, q := range qs {
+		a := v.Field(i).String()
+		if a == "" {
+			a = string(episode.AnswerUnknown)
+		}
+		out = append(out, [2]string{q[1], label(a)})
+	}
+	return out
+}
