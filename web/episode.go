@@ -24,6 +24,41 @@ type episodeData struct {
 	Contact      form
 	Methods      []episode.Method
 	Outcomes     [][2]string
+	// FormsNow are the interviewer's forms the episode's status calls for.
+	FormsNow []formLink
+}
+
+// formLink is a link to one of the interviewer's forms.
+type formLink struct{ Href, Label string }
+
+// formsNow offers the forms by the episode's status only: whether an
+// outcome may be recorded is the episode's to decide, and a form it
+// refuses says why.
+// planned says whether an action plan is recorded (true hides its form).
+func formsNow(id string, status episode.Status, planned bool) []formLink {
+	base := "/episodes/" + id + "/"
+	link := func(page, words string) formLink { return formLink{Href: base + page, Label: words} }
+	var out []formLink
+	switch status {
+	case episode.StatusOfferAccepted:
+		out = append(out, link("interview/arrangement", "Arrange the interview"), link("interview", "Record the interview"))
+	case episode.StatusInterviewScheduled:
+		out = append(out, link("interview/arrangement", "Reschedule, or record that the child did not attend"), link("interview", "Record the interview"))
+	case episode.StatusInterviewHeld:
+		out = append(out, link("agreement", "Record the agreement"))
+	case episode.StatusFollowUpDue:
+		out = append(out, link("follow-up", "Record the follow-up"))
+	}
+	held := status == episode.StatusInterviewHeld || status == episode.StatusFollowUpDue
+	if held && !planned {
+		out = append(out, link("action-plan", "Record the action plan"))
+	}
+	return out
+}
+
+// contactStatuses are the statuses that wait for a contact attempt.
+func contactStatus(s episode.Status) bool {
+	return s == episode.StatusAwaitingContact || s == episode.StatusUnableToContact || s == episode.StatusReofferPending
 }
 
 // episodePage shows the whole episode, as the API answers it.
@@ -56,8 +91,8 @@ func (w *Web) showEpisode(c *gin.Context, status int, assign, contact form, mess
 	if c.Query("opened") != "" {
 		v.Notice = "The episode is open."
 	}
-	if c.Query("recorded") != "" {
-		v.Notice = "Recorded."
+	if k := c.Query("recorded"); k != "" {
+		v.Notice = recordedNotice(k)
 	}
 	w.render(c, status, "episode", v)
 }
@@ -72,7 +107,10 @@ func (w *Web) episodeData(c *gin.Context, e store.EpisodeDetail, assign, contact
 	d.Timeline = append([]episode.TimelineEntry(nil), e.Timeline...)
 	sort.SliceStable(d.Timeline, func(i, j int) bool { return d.Timeline[i].At.Before(d.Timeline[j].At) })
 	open := e.Status.Open()
-	d.CanContact = open && u.Role == store.RoleInterviewer
+	d.CanContact = contactStatus(e.Status) && u.Role == store.RoleInterviewer
+	if u.Role == store.RoleInterviewer {
+		d.FormsNow = formsNow(e.ID, e.Status, e.ActionPlan != nil)
+	}
 	d.CanAssign = open && (u.Role == store.RoleCoordinator || u.Role == store.RoleManager || u.Role == store.RoleAdmin)
 	if d.CanContact && d.Contact.V("attempted_at") == "" {
 		d.Contact.Values.Set("attempted_at", w.localInput(w.now()))

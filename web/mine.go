@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -20,7 +21,9 @@ var attemptOutcomes = [][2]string{
 
 type mineRow struct {
 	boardRow
-	Contact form
+	NextDue    countdown
+	CanContact bool
+	Contact    form
 }
 
 type mineData struct {
@@ -46,13 +49,33 @@ func (w *Web) mine(c *gin.Context) {
 		if e.NextContact != nil {
 			f.Values.Set("method", string(e.NextContact.Method))
 		}
-		d.Rows = append(d.Rows, mineRow{boardRow: w.boardRow(e), Contact: f})
+		r := mineRow{boardRow: w.boardRow(e), Contact: f, CanContact: contactStatus(e.Status)}
+		if e.NextContact != nil {
+			r.NextDue = w.countdownTo(e.NextContact.DueAt)
+		}
+		d.Rows = append(d.Rows, r)
 	}
+	sortByNextContact(d.Rows)
 	v := view{Title: "My episodes — Homeward", Data: d}
 	if c.Query("recorded") != "" {
 		v.Notice = "Recorded."
 	}
 	w.render(c, http.StatusOK, "mine", v)
+}
+
+// sortByNextContact puts the next contact due first; episodes with no
+// contact due keep the API's order (most urgent first) after them.
+func sortByNextContact(rows []mineRow) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i].EpisodeSummary.NextContact, rows[j].EpisodeSummary.NextContact
+		switch {
+		case a == nil:
+			return false
+		case b == nil:
+			return true
+		}
+		return a.DueAt.Before(b.DueAt)
+	})
 }
 
 // postContactAttempt records one contact attempt through the API.

@@ -34,6 +34,7 @@ func (w *Web) pageRoutes(in *gin.RouterGroup) {
 	in.POST("/escalations/:id/acknowledgement", w.roles(mgr, admin), w.postAcknowledgement)
 	in.GET("/overview", w.roles(mgr, admin), w.overview)
 	in.GET("/audit", w.roles(mgr, admin), w.audit)
+	w.formRoutes(in, w.roles(iv))
 }
 
 // roles lets only the given roles see a page; the API decides again.
