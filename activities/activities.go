@@ -32,6 +32,8 @@ type Activities struct {
 	// record; the worker fills them in.
 	Temporal  client.Client
 	TaskQueue string
+	// Counts hears of escalations and emails for the metrics; nil: nobody.
+	Counts Counts
 }
 
 func (a *Activities) now() time.Time {
@@ -74,8 +76,12 @@ func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput)
 		}
 		commissioner = c
 	}
-	if err := a.Store.RecordEscalation(ctx, in.EpisodeID, in.Reference, commissioner, e); err != nil {
+	isNew, err := a.Store.RecordEscalation(ctx, in.EpisodeID, in.Reference, commissioner, e)
+	if err != nil {
 		return SendEscalationResult{}, fmt.Errorf("recording escalation %s of episode %s: %w", e.Kind, in.EpisodeID, err)
+	}
+	if isNew {
+		a.counts().EscalationRaised(e.Kind)
 	}
 	// The provider's managers and the episode's commissioner's, no other.
 	managers, err := a.Store.ActiveUsersFor(ctx, store.RoleManager, commissioner)
@@ -87,7 +93,7 @@ func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput)
 	}
 	msg := escalationEmail(in.Reference, a.episodeLink(in.EpisodeID), e, a.location())
 	key := escalationKey(in.EpisodeID, e)
-	sent, err := a.deliver(ctx, key, msg, usersTo(managers))
+	sent, err := a.deliver(ctx, key, escalationEmailOf(e.Kind), msg, usersTo(managers))
 	if err != nil {
 		return SendEscalationResult{}, err
 	}
@@ -97,7 +103,7 @@ func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput)
 	if err != nil {
 		return SendEscalationResult{}, err
 	}
-	if sent, err = a.deliver(ctx, key, msg, append(usersTo(managers), extra...)); err != nil {
+	if sent, err = a.deliver(ctx, key, escalationEmailOf(e.Kind), msg, append(usersTo(managers), extra...)); err != nil {
 		return SendEscalationResult{}, err
 	}
 	at := a.now()
@@ -126,7 +132,7 @@ func (a *Activities) SendReminder(ctx context.Context, in SendReminderInput) (Se
 	}
 	msg := reminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Attempt, in.Contact, a.location())
 	key := fmt.Sprintf("reminder:%s:%d:%s", in.EpisodeID, in.Attempt, in.Contact.Purpose)
-	sent, err := a.deliver(ctx, key, msg, usersTo(recipients))
+	sent, err := a.deliver(ctx, key, ContactReminderEmail, msg, usersTo(recipients))
 	if err != nil {
 		return SendReminderResult{}, err
 	}
@@ -148,7 +154,7 @@ func (a *Activities) SendActionReminder(ctx context.Context, in SendActionRemind
 	msg := actionReminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Action, in.DueAt, a.location())
 	// Under "reminder:<episode>:", so the episode's purge deletes it too.
 	key := fmt.Sprintf("reminder:%s:action:%d", in.EpisodeID, in.Action)
-	sent, err := a.deliver(ctx, key, msg, recipients)
+	sent, err := a.deliver(ctx, key, ActionReminderEmail, msg, recipients)
 	if err != nil {
 		return SendReminderResult{}, err
 	}
@@ -221,11 +227,11 @@ func (a *Activities) escalationAddresses(ctx context.Context, episodeID string) 
 	}
 }
 
-// deliver sends msg to each address that has not had it under key yet,
-// once however often it is listed (case aside), and returns how many have
-// it now. An address the relay refuses for good is logged and skipped; a
-// passing failure returns an error so Temporal retries.
-func (a *Activities) deliver(ctx context.Context, key string, msg mail.Message, to []recipient) (int, error) {
+// deliver sends msg, an email about what, to each address that has not had
+// it under key yet, once however often it is listed (case aside), and
+// returns how many have it now. An address the relay refuses for good is
+// logged and skipped; a passing failure returns an error so Temporal retries.
+func (a *Activities) deliver(ctx context.Context, key string, what Email, msg mail.Message, to []recipient) (int, error) {
 	done, err := a.Store.DeliveredTo(ctx, key)
 	if err != nil {
 		return 0, fmt.Errorf("reading deliveries: %w", err)
@@ -249,12 +255,14 @@ func (a *Activities) deliver(ctx context.Context, key string, msg mail.Message, 
 		m.To = r.Email
 		m.MessageID = messageID(key, r.Email)
 		if err := a.Mailer.Send(ctx, m); err != nil {
+			a.counts().EmailFailed(what, mail.IsPermanent(err))
 			if mail.IsPermanent(err) {
 				a.logger().Warn("Email refused for good", "key", key, "recipient", r.who, "error", err)
 				continue
 			}
 			return count, fmt.Errorf("sending %s to %s: %w", key, r.who, err)
 		}
+		a.counts().EmailSent(what)
 		if err := a.Store.RecordDelivery(ctx, key, r.Email, m.MessageID, a.now()); err != nil {
 			return count, fmt.Errorf("recording delivery of %s: %w", key, err)
 		}

@@ -97,7 +97,7 @@ func (a *Activities) SendReturnReport(ctx context.Context, in SendReturnReportIn
 		a.logger().Warn("No active commissioner officer to send the return report to", "episode", in.EpisodeID)
 	}
 	msg := returnReportEmail(in.Reference, a.episodeLink(in.EpisodeID)+"/report")
-	sent, err := a.deliver(ctx, "return-report:"+in.EpisodeID+":1", msg, usersTo(to))
+	sent, err := a.deliver(ctx, "return-report:"+in.EpisodeID+":1", ReturnReportEmail, msg, usersTo(to))
 	if err != nil {
 		return SendReturnReportResult{}, err
 	}

@@ -53,6 +53,9 @@ type Deps struct {
 	OIDC *OIDCConfig
 	// Edges sets rate limits, trusted proxies and CORS (see edges.go).
 	Edges EdgeConfig
+	// Middleware runs first on every request, routes mounted later
+	// included: the request's span and its metrics (package telemetry).
+	Middleware []gin.HandlerFunc
 }
 
 type handlers struct {
@@ -102,6 +105,7 @@ func newRouter(d Deps, extra func(v1 *gin.RouterGroup)) *gin.Engine {
 	h := &handlers{Deps: d, log: d.Logger, openapi: docs}
 
 	r := gin.New()
+	r.Use(d.Middleware...)
 	h.setupEdges(r)
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false

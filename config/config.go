@@ -18,6 +18,7 @@ import (
 // Config is everything a Homeward process needs to know at start-up.
 type Config struct {
 	Listen            string        // HOMEWARD_LISTEN, default ":8080"
+	MetricsListen     string        // HOMEWARD_METRICS_LISTEN: where /metrics is served; default "" (off)
 	DatabaseURL       string        // DATABASE_URL; empty in `homeward dev` means the local cluster
 	TemporalAddress   string        // TEMPORAL_ADDRESS, default "localhost:7233"
 	TemporalNamespace string        // TEMPORAL_NAMESPACE, default "default"
@@ -90,6 +91,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 
 	c := Config{
 		Listen:            get("HOMEWARD_LISTEN", ":8080"),
+		MetricsListen:     get("HOMEWARD_METRICS_LISTEN", ""),
 		DatabaseURL:       get("DATABASE_URL", ""),
 		TemporalAddress:   get("TEMPORAL_ADDRESS", "localhost:7233"),
 		TemporalNamespace: get("TEMPORAL_NAMESPACE", "default"),

@@ -369,6 +369,19 @@ func TestCanaryNeverStoredInTheClear(t *testing.T) {
 		}
 	})
 
+	t.Run("metrics", func(t *testing.T) {
+		text := env.Scrape(t)
+		for _, secret := range []string{canary, id, body["reference"].(string)} {
+			if strings.Contains(text, secret) {
+				t.Fatalf("the metrics carry %q", secret)
+			}
+		}
+		// The scrape is the real one: it has the requests on this episode.
+		if !strings.Contains(text, `route="/v1/episodes/:id/interview"`) {
+			t.Fatalf("the metrics lack the episode's requests (%d bytes)", len(text))
+		}
+	})
+
 	t.Run("emails", func(t *testing.T) {
 		msgs := env.SMTP.Messages()
 		kinds := map[string]bool{}

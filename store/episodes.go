@@ -444,30 +444,33 @@ func (s *Store) EpisodeState(ctx context.Context, caller Caller, id string) (epi
 	return st, nil
 }
 
-// RecordEscalation records that an escalation was raised. It may run before
-// the episode's first snapshot is saved; recording the same (episode, kind)
-// again changes nothing (an overdue action's is one per action).
+// RecordEscalation records that an escalation was raised, and reports
+// whether it is new. It may run before the episode's first snapshot is
+// saved; recording the same (episode, kind) again changes nothing (an
+// overdue action's is one per action) and reports false.
 //
 // commissionerID is the episode's commissioner; when empty (a workflow
 // started before commissioners) the recorded episode's is used.
-func (s *Store) RecordEscalation(ctx context.Context, episodeID, reference, commissionerID string, e episode.Escalation) error {
+func (s *Store) RecordEscalation(ctx context.Context, episodeID, reference, commissionerID string, e episode.Escalation) (isNew bool, err error) {
 	id, ok := parseID(episodeID)
 	if !ok {
-		return fmt.Errorf("store: record escalation: %w: episode id is not a uuid", ErrInvalid)
+		return false, fmt.Errorf("store: record escalation: %w: episode id is not a uuid", ErrInvalid)
 	}
 	if e.Kind == "" {
-		return fmt.Errorf("store: record escalation: %w: kind is empty", ErrInvalid)
+		return false, fmt.Errorf("store: record escalation: %w: kind is empty", ErrInvalid)
 	}
 	if reference == "" {
 		reference = episode.Reference(id)
 	}
-	_, err := s.Pool.Exec(ctx,
+	// xmax is 0 on a row this statement inserted, not on one it updated.
+	err = s.Pool.QueryRow(ctx,
 		`INSERT INTO escalations (episode_id, reference, kind, reason, due_at, triggered_at, sent_at, recipients, commissioner_id, action_seq)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::uuid, (SELECT commissioner_id FROM episodes WHERE id = $1)), $10)
 		 ON CONFLICT (episode_id, kind, action_seq) DO UPDATE SET
-			commissioner_id = COALESCE(escalations.commissioner_id, EXCLUDED.commissioner_id)`,
-		id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients, nullableID(commissionerID), e.Action)
-	return wrap("record escalation", err)
+			commissioner_id = COALESCE(escalations.commissioner_id, EXCLUDED.commissioner_id)
+		 RETURNING xmax = 0`,
+		id, reference, string(e.Kind), e.Reason, e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(e.SentAt), e.Recipients, nullableID(commissionerID), e.Action).Scan(&isNew)
+	return isNew, wrap("record escalation", err)
 }
 
 // MarkEscalationSent records that the escalation's email went out. The

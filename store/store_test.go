@@ -690,7 +690,7 @@ func TestInvalidAndMalformedIDs(t *testing.T) {
 	if _, err := s.SaveEpisode(ctx, snapshot(t, st), nil); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("SaveEpisode(malformed id) err = %v, want ErrInvalid", err)
 	}
-	if err := s.RecordEscalation(ctx, "nope", "HW-1", "", episode.Escalation{Kind: episode.EscalationDeadlineBreached}); !errors.Is(err, store.ErrInvalid) {
+	if _, err := s.RecordEscalation(ctx, "nope", "HW-1", "", episode.Escalation{Kind: episode.EscalationDeadlineBreached}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("RecordEscalation(malformed id) err = %v", err)
 	}
 	if err := s.MarkEscalationSent(ctx, "nope", episode.EscalationDeadlineBreached, 0, t0, 1); !errors.Is(err, store.ErrNotFound) {
@@ -872,7 +872,7 @@ func TestEscalations(t *testing.T) {
 		t.Fatalf("Due = %+v", due)
 	}
 	for i := 0; i < 2; i++ {
-		if err := s.RecordEscalation(ctx, id, st.Reference, "", due[0]); err != nil {
+		if _, err := s.RecordEscalation(ctx, id, st.Reference, "", due[0]); err != nil {
 			t.Fatalf("RecordEscalation #%d: %v", i+1, err)
 		}
 	}
@@ -923,7 +923,7 @@ func TestEscalations(t *testing.T) {
 	// A second episode's escalation, recorded later: newest first.
 	other := uuid.NewString()
 	breach := episode.Escalation{Kind: episode.EscalationDeadlineBreached, Reason: "no_contact", DueAt: t0, TriggeredAt: t0.Add(80 * time.Hour)}
-	if err := s.RecordEscalation(ctx, other, "", "", breach); err != nil {
+	if _, err := s.RecordEscalation(ctx, other, "", "", breach); err != nil {
 		t.Fatal(err)
 	}
 	all, err := s.ListEscalations(ctx, provider, store.EscalationFilter{})

@@ -37,6 +37,7 @@ type services struct {
 	store    *store.Store
 	temporal client.Client
 	ring     *payloadcrypt.KeyRing // nil: payloads are not encrypted
+	watch    *watch                // metrics and traces (telemetry.go)
 }
 
 func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*services, error) {
@@ -44,6 +45,10 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*service
 		return nil, errors.New("DATABASE_URL is not set (homeward dev starts a local PostgreSQL for you)")
 	}
 	ring, err := payloadKeys(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	watch, err := newWatch(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -55,21 +60,22 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*service
 		st.Close()
 		return nil, fmt.Errorf("migrating the database: %w", err)
 	}
-	tc, err := client.DialContext(ctx, withPayloadEncryption(client.Options{
+	tc, err := client.DialContext(ctx, watch.clientOptions(withPayloadEncryption(client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
-	}, ring))
+	}, ring)))
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("connecting to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
-	return &services{cfg: cfg, log: log, store: st, temporal: tc, ring: ring}, nil
+	return &services{cfg: cfg, log: log, store: st, temporal: tc, ring: ring, watch: watch}, nil
 }
 
 func (s *services) close() {
 	s.temporal.Close()
 	s.store.Close()
+	s.watch.close()
 }
 
 // serve runs the API on ln (when not nil) and the worker (when withWorker)
@@ -77,6 +83,11 @@ func (s *services) close() {
 // and finishes those in flight, the worker finishes running activities.
 func (s *services) serve(ctx context.Context, ln net.Listener, withWorker bool) error {
 	errc := make(chan error, 2)
+	stopMetrics, err := s.watch.serveMetrics(s.store)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	if withWorker {
 		loc, _ := s.cfg.Location()
 		mailer, err := mail.New(s.cfg.SMTPURL, s.cfg.MailFrom, s.cfg.OutboxDir)
@@ -85,6 +96,7 @@ func (s *services) serve(ctx context.Context, ln net.Listener, withWorker bool) 
 		}
 		w := worker.New(s.temporal, s.cfg.TaskQueue, &activities.Activities{
 			Store: s.store, Mailer: mailer, BaseURL: s.cfg.Web.PublicURL, Location: loc, Logger: s.log,
+			Counts: s.watch.counts(),
 		})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("starting the worker: %w", err)
@@ -134,6 +146,7 @@ func (s *services) router() *gin.Engine {
 		Store: s.store, Temporal: s.temporal, TaskQueue: s.cfg.TaskQueue,
 		Policy: s.cfg.Policy, Logger: s.log, Codec: apiCodec(s.ring),
 		OIDC: oidcConfig(s.cfg.Security), Edges: edgeConfig(s.cfg.Security),
+		Middleware: s.watch.middleware(),
 	})
 	loc, _ := s.cfg.Location()
 	w := web.Mount(r, web.Deps{

@@ -44,6 +44,7 @@ import (
 	"homeward/mail"
 	"homeward/payloadcrypt"
 	"homeward/store"
+	"homeward/telemetry"
 	"homeward/worker"
 )
 
@@ -73,6 +74,10 @@ type Options struct {
 	// e.g. the web interface: web.Mount(r, web.Deps{API: r, Store: e.Store}).
 	// e.URL is not known yet when it runs.
 	Mount func(r *gin.Engine, e *Env)
+	// Tracing traces requests, the Temporal client and the worker (e.g.
+	// telemetry.TracingWith a provider with an in-memory exporter); nil:
+	// no tracing.
+	Tracing *telemetry.Tracing
 }
 
 // Env is a running Homeward.
@@ -95,6 +100,10 @@ type Env struct {
 	Logger     *slog.Logger
 	// KeyRing encrypts the Env's Temporal payloads; nil with PlaintextPayloads.
 	KeyRing *payloadcrypt.KeyRing
+	// Metrics are the Env's: its API requests, Temporal client and worker,
+	// activities and records, served at MetricsURL.
+	Metrics    *telemetry.Metrics
+	MetricsURL string // the /metrics address, as HOMEWARD_METRICS_LISTEN serves it
 
 	// Commissioner is the commissioner AddUser's users work for (AddUserIn
 	// places a user elsewhere, or with the provider).
@@ -137,12 +146,18 @@ func Start(t testing.TB, opts Options) *Env {
 		http:      &http.Client{Timeout: 60 * time.Second},
 	}
 
+	metrics, err := telemetry.NewMetrics(quiet)
+	if err != nil {
+		t.Fatalf("testenv: metrics: %v", err)
+	}
+	e.Metrics = metrics
+	base := telemetry.ClientOptions(client.Options{Logger: sdklog.NewStructuredLogger(quiet)}, metrics, opts.Tracing)
 	tsOpts := []temporaltest.TestServerOption{}
 	if tt, ok := t.(*testing.T); ok {
 		tsOpts = append(tsOpts, temporaltest.WithT(tt)) // stops it in t.Cleanup
 	}
 	e.TemporalServer = temporaltest.NewServer(append(tsOpts,
-		temporaltest.WithBaseClientOptions(encrypted(client.Options{Logger: sdklog.NewStructuredLogger(quiet)}, e.KeyRing)))...)
+		temporaltest.WithBaseClientOptions(encrypted(base, e.KeyRing)))...)
 	if _, ok := t.(*testing.T); !ok {
 		t.Cleanup(e.TemporalServer.Stop) // a *testing.F or *testing.B
 	}
@@ -160,6 +175,10 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("testenv: migrate: %v", err)
 	}
 	e.Store = st
+	metrics.WatchWorkload(st, telemetry.WorkloadOptions{CacheFor: time.Nanosecond}) // tests read what they just did
+	ms := httptest.NewServer(metrics.Mux())
+	t.Cleanup(ms.Close)
+	e.MetricsURL = ms.URL + "/metrics"
 	e.Commissioner = newCommissioner(t, st, "Test commissioner")
 
 	e.SMTP = smtptest.Start(t)
@@ -180,6 +199,7 @@ func Start(t testing.TB, opts Options) *Env {
 		Codec:          codecOf(e.KeyRing),
 		OIDC:           opts.OIDC,
 		Edges:          edges(opts),
+		Middleware:     telemetry.Middleware(metrics, opts.Tracing),
 	})
 	if opts.Mount != nil {
 		opts.Mount(router, e)
@@ -199,6 +219,7 @@ func Start(t testing.TB, opts Options) *Env {
 		BaseURL:  e.URL,
 		Location: london,
 		Logger:   logger,
+		Counts:   metrics,
 	}
 	// Registered last, so workers stop first: before the API, the store
 	// and the Temporal server they use.
@@ -361,4 +382,19 @@ func (w *testWriter) Write(p []byte) (int, error) {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
+}
+
+// Scrape reads the Env's /metrics as Prometheus would.
+func (e *Env) Scrape(t testing.TB) string {
+	t.Helper()
+	resp, err := e.http.Get(e.MetricsURL)
+	if err != nil {
+		t.Fatalf("testenv: scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("testenv: scrape: %d %v", resp.StatusCode, err)
+	}
+	return string(body)
 }
