@@ -98,15 +98,11 @@ func New(t testing.TB, viewport Viewport) *Browser {
 		cancelAlloc()
 	})
 	chromedp.ListenTarget(ctx, b.listen)
-	emulate := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
-	if viewport.Mobile {
-		emulate = []chromedp.EmulateViewportOption{chromedp.EmulateScale(3), chromedp.EmulateMobile}
-	}
 	// The first run starts chromium and ties it to its context, so it gets
 	// the tab's own (a timeout's would close the browser when it ends); a
 	// timer bounds it instead.
 	stuck := time.AfterFunc(Timeout, cancelTab)
-	err := chromedp.Run(ctx, chromedp.EmulateViewport(viewport.Width, viewport.Height, emulate...),
+	err := chromedp.Run(ctx, emulate(viewport),
 		// As the teams see it: British English, London time.
 		emulation.SetLocaleOverride().WithLocale("en-GB"),
 		emulation.SetTimezoneOverride("Europe/London"))
@@ -115,6 +111,23 @@ func New(t testing.TB, viewport Viewport) *Browser {
 		t.Fatalf("browser: start %s: %v", path, err)
 	}
 	return b
+}
+
+func emulate(viewport Viewport) chromedp.EmulateAction {
+	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+	if viewport.Mobile {
+		opts = []chromedp.EmulateViewportOption{chromedp.EmulateScale(3), chromedp.EmulateMobile}
+	}
+	return chromedp.EmulateViewport(viewport.Width, viewport.Height, opts...)
+}
+
+// Resize shows pages at viewport from now on, as when the next person in a
+// test uses a phone: one browser serves a whole journey. The page shown is
+// laid out again at once.
+func (b *Browser) Resize(t testing.TB, viewport Viewport) {
+	t.Helper()
+	b.run(t, "resize to "+viewport.Name, emulate(viewport))
+	b.viewport = viewport
 }
 
 // Context is the tab's context, for chromedp actions the helpers lack.
