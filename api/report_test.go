@@ -115,7 +115,7 @@ func deliveredAndAcknowledged(t *testing.T, env *testenv.Env, ep created, office
 		t.Fatalf("report emails = %d to %v, want one to %s", len(mails), mails[0].To, officerUser.Email)
 	}
 	m := mails[0]
-	if !strings.Contains(m.Text, ep.Reference) || !strings.Contains(m.Text, "/v1/episodes/"+ep.ID+"/report") {
+	if !strings.Contains(m.Text, ep.Reference) || !strings.Contains(m.Text, env.URL+"/episodes/"+ep.ID+"/report") {
 		t.Errorf("email lacks the reference or the link: %s", m.Text)
 	}
 	child := ref["child"].(map[string]any)
