@@ -16,7 +16,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"homeward/activities"
 	"homeward/api"
@@ -55,14 +54,10 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*service
 		st.Close()
 		return nil, fmt.Errorf("migrating the database: %w", err)
 	}
-	tc, err := client.DialContext(ctx, withPayloadEncryption(client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
-	}, ring))
+	tc, err := dialTemporal(ctx, cfg, log, ring)
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("connecting to Temporal at %s: %w", cfg.TemporalAddress, err)
+		return nil, err
 	}
 	return &services{cfg: cfg, log: log, store: st, temporal: tc, ring: ring}, nil
 }
