@@ -7,25 +7,30 @@ WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 .PHONY: run test vet workflowcheck unit build user record-histories
 
 ## run: everything in one process: embedded Temporal, local PostgreSQL, email to .homeward/outbox
+## (the development build: -tags dev links the embedded Temporal server and the local PostgreSQL)
 run:
-	$(GO) run ./cmd/homeward dev
+	$(GO) run -tags dev ./cmd/homeward dev
 
-## test: vet, the determinism check, then every test (unit, replay, integration)
+## test: vet, the determinism check, then every test (unit, replay, integration),
+## and the development build's own tests
 test: vet workflowcheck
 	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 10m -tags dev ./cmd/homeward
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags dev ./cmd/homeward
 
 workflowcheck:
 	$(GO) run $(WORKFLOWCHECK) ./workflows/...
 
+## build: the production binary (no embedded Temporal server, no local PostgreSQL)
 build:
 	$(GO) build -o bin/homeward ./cmd/homeward
 
 ## user: make user NAME="Sam Okafor" EMAIL=sam@example.org ROLE=coordinator [COMMISSIONER=Leeds]
 user:
-	$(GO) run ./cmd/homeward user add --name "$(NAME)" --email "$(EMAIL)" --role "$(ROLE)" $(if $(COMMISSIONER),--commissioner "$(COMMISSIONER)")
+	$(GO) run -tags dev ./cmd/homeward user add --name "$(NAME)" --email "$(EMAIL)" --role "$(ROLE)" $(if $(COMMISSIONER),--commissioner "$(COMMISSIONER)")
 
 ## record-histories: re-record the workflow histories the replay test runs (after a deliberate, versioned change)
 record-histories:

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/contrib/envconfig"
+
 	"homeward/episode"
 )
 
@@ -20,8 +22,8 @@ type Config struct {
 	Listen            string        // HOMEWARD_LISTEN, default ":8080"
 	MetricsListen     string        // HOMEWARD_METRICS_LISTEN: where /metrics is served; default "" (off)
 	DatabaseURL       string        // DATABASE_URL; empty in `homeward dev` means the local cluster
-	TemporalAddress   string        // TEMPORAL_ADDRESS, default "localhost:7233"
-	TemporalNamespace string        // TEMPORAL_NAMESPACE, default "default"
+	TemporalAddress   string        // TEMPORAL_ADDRESS, else the Temporal profile's, else "localhost:7233"
+	TemporalNamespace string        // TEMPORAL_NAMESPACE, else the Temporal profile's, else "default"
 	TaskQueue         string        // HOMEWARD_TASK_QUEUE, default "homeward-episodes"
 	SMTPURL           string        // HOMEWARD_SMTP_URL; empty means write emails to the outbox
 	MailFrom          string        // HOMEWARD_MAIL_FROM, default "Homeward <homeward@localhost>"
@@ -46,17 +48,28 @@ type Config struct {
 	Retention Retention // HOMEWARD_RETENTION_*; see retention.go
 
 	Web Web // the web interface: HOMEWARD_PUBLIC_URL (also links in emails), HOMEWARD_WEB_*; see web.go
+
+	// Temporal is the Temporal client profile (TEMPORAL_CONFIG_FILE,
+	// TEMPORAL_PROFILE, TEMPORAL_TLS*, TEMPORAL_API_KEY, ...); dial with
+	// TemporalClientOptions. See temporal.go.
+	Temporal envconfig.ClientConfigProfile
 }
 
 // Location is the time zone instants are shown in.
 func (c Config) Location() (*time.Location, error) { return time.LoadLocation(c.TimeZone) }
 
 // FromEnv reads the configuration from the process environment.
-func FromEnv() (Config, error) { return Load(os.LookupEnv) }
+func FromEnv() (Config, error) { return load(envLookup{os.LookupEnv, os.Environ}) }
 
 // Load reads the configuration through lookup, so tests need not touch the
-// process environment.
+// process environment. (TEMPORAL_GRPC_META_* need FromEnv, which can list
+// the environment.)
 func Load(lookup func(string) (string, bool)) (Config, error) {
+	return load(envLookup{lookup: lookup})
+}
+
+func load(env envLookup) (Config, error) {
+	lookup := env.lookup
 	get := func(key, def string) string {
 		if v, ok := lookup(key); ok && strings.TrimSpace(v) != "" {
 			return strings.TrimSpace(v)
@@ -88,13 +101,15 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		}
 		return n
 	}
+	temporal, temporalErrs := loadTemporal(env)
+	errs = append(errs, temporalErrs...)
 
 	c := Config{
 		Listen:            get("HOMEWARD_LISTEN", ":8080"),
 		MetricsListen:     get("HOMEWARD_METRICS_LISTEN", ""),
 		DatabaseURL:       get("DATABASE_URL", ""),
-		TemporalAddress:   get("TEMPORAL_ADDRESS", "localhost:7233"),
-		TemporalNamespace: get("TEMPORAL_NAMESPACE", "default"),
+		TemporalAddress:   temporal.Address,
+		TemporalNamespace: temporal.Namespace,
 		TaskQueue:         get("HOMEWARD_TASK_QUEUE", "homeward-episodes"),
 		SMTPURL:           get("HOMEWARD_SMTP_URL", ""),
 		MailFrom:          get("HOMEWARD_MAIL_FROM", "Homeward <homeward@localhost>"),
@@ -104,6 +119,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		LogFormat:         get("HOMEWARD_LOG_FORMAT", ""),
 		ShutdownTimeout:   dur("HOMEWARD_SHUTDOWN_TIMEOUT", 20*time.Second),
 	}
+	c.Temporal = temporal
 	c.OutboxDir = get("HOMEWARD_OUTBOX_DIR", c.DataDir+"/outbox")
 	c.PayloadKeysFile = get("HOMEWARD_PAYLOAD_KEYS_FILE", "")
 	c.PayloadKeys = get("HOMEWARD_PAYLOAD_KEYS", "")

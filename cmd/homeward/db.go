@@ -19,12 +19,12 @@ func openStore(ctx context.Context, stderr io.Writer, migrate bool) (*store.Stor
 	log := newLogger(stderr, "warn", cfg.LogFormat)
 	stopDB := func() {}
 	if cfg.DatabaseURL == "" {
-		cluster, stop, err := localDatabase(ctx, cfg, log)
+		url, stop, err := devDatabase(ctx, cfg, log)
 		if err != nil {
 			return nil, nil, err
 		}
 		stopDB = stop
-		cfg.DatabaseURL = cluster.URL()
+		cfg.DatabaseURL = url
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {

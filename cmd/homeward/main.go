@@ -4,6 +4,7 @@
 //	homeward serve               API and worker against existing Temporal, PostgreSQL and SMTP
 //	homeward api | worker        one of the two, to scale them separately
 //	homeward migrate             apply database migrations
+//	homeward health              exit 0 when the API here is ready (container health check)
 //	homeward user add --name N --email E --role R   create a user and print its token once, and a sign-in link
 //	homeward user link --email E  print a new one-time web sign-in link
 //	homeward keys new            print a fresh payload encryption key line (id:base64)
@@ -29,6 +30,7 @@ commands:
   api        run only the API
   worker     run only the worker
   migrate    apply the database migrations and exit
+  health     exit 0 when the API on HOMEWARD_LISTEN is ready (the image's health check)
   user add   --name NAME --email EMAIL --role coordinator|interviewer|manager|admin
              create a user and print its API token (shown once); --commissioner NAME
              for a commissioner's staff (created if missing); also prints a one-time
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServer(ctx, stderr, false, true)
 	case "migrate":
 		return runMigrate(ctx, stderr)
+	case "health":
+		return runHealth(ctx)
 	case "keys":
 		return runKeys(args[1:], stdout)
 	case "user":
