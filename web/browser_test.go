@@ -354,6 +354,15 @@ func waitForPage(t *testing.T, j *journey, path, selector string) {
 	})
 }
 
+// textOf is the text of the first element selector finds, or "" at once
+// when there is none (Text would wait for it).
+func textOf(t *testing.T, j *journey, selector string) string {
+	t.Helper()
+	var s string
+	j.b.Evaluate(t, `(document.querySelector(`+jsString(selector)+`)?.textContent ?? '').replace(/\s+/g, ' ').trim()`, &s)
+	return s
+}
+
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
@@ -517,7 +526,7 @@ func recordInterviewHeld(t *testing.T, j *journey, id string) {
 // with the social worker too.
 func recordAgreement(t *testing.T, j *journey, id string) {
 	openForm(t, j, id, "Record the agreement", "agreement-form")
-	if !strings.Contains(j.b.Text(t, ".alert-notice"), "This interview recorded a safeguarding concern") {
+	if !strings.Contains(textOf(t, j, ".alert-notice"), "This interview recorded a safeguarding concern") {
 		t.Errorf("the agreement form does not say this interview recorded a safeguarding concern")
 	}
 	j.b.Check(t, "I explained confidentiality to the child")
@@ -529,7 +538,7 @@ func recordAgreement(t *testing.T, j *journey, id string) {
 	}
 	j.seen = len(j.b.Problems()) // the browser notes the refusal itself
 	j.visit(t, "agreement-refused")
-	if reason := j.b.Text(t, "#f-shared-with-error"); !strings.Contains(reason, "social worker or the police") {
+	if reason := textOf(t, j, "#f-shared-with-error"); !strings.Contains(reason, "social worker or the police") {
 		t.Errorf("the reason beside the parties is %q", reason)
 	}
 	j.b.Check(t, "Share with: The child's social worker")
@@ -550,7 +559,7 @@ func recordFollowUp(t *testing.T, j *journey, id string) {
 	openForm(t, j, id, "Record the follow-up", "follow-up-form")
 	j.b.FillByLabel(t, "What the follow-up found (required)", "Settled at home; school informed.")
 	submitToEpisode(t, j, "Record the follow-up", id, "follow-up", "Settled at home; school informed.", "follow-up-recorded")
-	if s := j.b.Text(t, "main h1 + p strong"); s != "Completed" {
+	if s := textOf(t, j, "main h1 + p strong"); s != "Completed" {
 		t.Errorf("after the follow-up the episode is %q, want Completed", s)
 	}
 }
@@ -586,7 +595,7 @@ func acknowledgeEscalation(t *testing.T, j *journey, ref string, mgr store.User)
 		t.Fatalf("after acknowledging: %s", p)
 	}
 	j.visit(t, "escalation-acknowledged")
-	if ack := j.b.Text(t, sel+" .acknowledgement"); !strings.Contains(ack, mgr.Name) || !strings.Contains(ack, ackNote) {
+	if ack := textOf(t, j, sel+" .acknowledgement"); !strings.Contains(ack, mgr.Name) || !strings.Contains(ack, ackNote) {
 		t.Errorf("the acknowledged escalation says %q, want %s and the note", ack, mgr.Name)
 	}
 }
@@ -601,7 +610,7 @@ func checkCompleted(t *testing.T, j *journey, id, ref string, mgr store.User) {
 	if p := j.path(t); p != "/episodes/"+id {
 		t.Fatalf("the escalation's link led to %s", p)
 	}
-	if s := j.b.Text(t, "main h1 + p strong"); s != "Completed" {
+	if s := textOf(t, j, "main h1 + p strong"); s != "Completed" {
 		t.Errorf("the manager sees the episode %q, want Completed", s)
 	}
 	var ack string
