@@ -622,6 +622,7 @@ func checkCompleted(t *testing.T, j *journey, id, ref string, mgr store.User) {
 		t.Errorf("the episode's safeguarding escalation: acknowledged %q, want by %s with the note", ack, mgr.Name)
 	}
 }
+
 // checkOverviewAndAudit opens the manager's other pages from the
 // navigation: this month's charts, and the audit trail, which lists the
 // manager's own view of the episode.
