@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,7 +39,9 @@ func TestBrowserJourney(t *testing.T) {
 		run  func(t *testing.T)
 	}{
 		{"no session goes to sign-in", func(t *testing.T) { checkNoSession(t, j) }},
-		{"the coordinator signs in with a one-time link", func(t *testing.T) { j.signIn(t, coord) }},
+		{"the coordinator signs in and lands on the page asked for", func(t *testing.T) {
+			j.signIn(t, coord, "/referrals/new")
+		}},
 		{"a refused referral shows the reason beside its field", func(t *testing.T) { refuseReferral(t, j) }},
 		{"a double-submitted referral opens one episode", func(t *testing.T) {
 			id, ref = openReferral(t, j, coordToken)
@@ -52,10 +55,10 @@ func TestBrowserJourney(t *testing.T) {
 				j.open(t, p, "coordinator-"+strings.Trim(p[:min(len(p), 10)], "/"))
 			}
 		}},
-		{"sign-out ends the session", func(t *testing.T) { j.signOut(t) }},
+		{"sign-out ends the session", func(t *testing.T) { j.signOut(t, "/mine") }},
 		{"the interviewer signs in on a phone", func(t *testing.T) {
 			j.b.Resize(t, chrome.Phone)
-			j.signIn(t, iv)
+			j.signIn(t, iv, "/mine")
 		}},
 		{"a failed contact attempt from my episodes", func(t *testing.T) {
 			recordContactAttempt(t, j, ref, "Phone", "No answer")
@@ -64,17 +67,23 @@ func TestBrowserJourney(t *testing.T) {
 			recordContactAttempt(t, j, ref, "Phone", "Reached: interview offered")
 			checkOfferMade(t, j, coordToken, id)
 		}},
+		{"the interview is arranged", func(t *testing.T) { arrangeInterview(t, j, id) }},
 		{"a held interview with a safeguarding concern", func(t *testing.T) { recordInterviewHeld(t, j, id) }},
-		{"the agreement", func(t *testing.T) { recordAgreement(t, j, id) }},
-		{"the follow-up", func(t *testing.T) { recordFollowUp(t, j, id) }},
-		{"the manager acknowledges the safeguarding escalation", func(t *testing.T) {
-			j.requirePage(t, "/escalations", "the escalations page")
-			j.signOut(t)
+		{"the agreement must share the safeguarding concern", func(t *testing.T) { recordAgreement(t, j, id) }},
+		{"the action plan form", func(t *testing.T) { openActionPlan(t, j, id) }},
+		{"the follow-up completes the episode", func(t *testing.T) { recordFollowUp(t, j, id) }},
+		{"the manager signs in at a desktop, from the escalation's email", func(t *testing.T) {
+			j.signOut(t, "/escalations")
 			j.b.Resize(t, chrome.Desktop)
-			j.signIn(t, mgr)
-			acknowledgeEscalation(t, j, ref)
+			j.signIn(t, mgr, "/escalations")
 		}},
-		{"the manager sees the episode completed", func(t *testing.T) { checkCompleted(t, j, id) }},
+		{"the manager acknowledges the safeguarding escalation", func(t *testing.T) {
+			acknowledgeEscalation(t, j, ref, mgr)
+		}},
+		{"the manager sees the note and the episode completed", func(t *testing.T) {
+			checkCompleted(t, j, id, ref, mgr)
+		}},
+		{"the manager's overview and audit trail", func(t *testing.T) { checkOverviewAndAudit(t, j, id, mgr) }},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {
@@ -167,65 +176,65 @@ func (j *journey) visit(t *testing.T, name string) {
 		if w.Scroll > int(vp.Width) {
 			t.Errorf("%s at %d px: the page is %d px wide and scrolls sideways", loc, vp.Width, w.Scroll)
 		}
+		var overlaps []string
+		j.b.Evaluate(t, overlapsJS, &overlaps)
+		if len(overlaps) > 0 {
+			t.Errorf("%s at %d px: controls lie on top of each other: %q", loc, vp.Width, overlaps)
+		}
 	}
 }
 
-// exists reports whether the build has a page at path: anything but 404
-// to a request without a session (a page behind sign-in answers 303).
-func (j *journey) exists(t *testing.T, path string) bool {
-	t.Helper()
-	resp, err := (&http.Client{Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(j.url(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode != http.StatusNotFound
-}
-
-// requirePage skips the test while path is not part of the build yet,
-// and says which page is missing.
-func (j *journey) requirePage(t *testing.T, path, what string) {
-	t.Helper()
-	if !j.exists(t, path) {
-		t.Skipf("%s (%s) is not in this build: GET %s answers 404", what, path, path)
-	}
-}
+// overlapsJS names the pairs of buttons and form controls shown that lie
+// on top of one another, as a squeezed layout does on a phone.
+const overlapsJS = `(() => {
+	const els = [...document.querySelectorAll('a.button, button, input:not([type=hidden]), select, textarea')]
+		.filter(e => e.getClientRects().length > 0);
+	const name = e => e.tagName.toLowerCase() + ' ' + (e.name || e.textContent).trim().slice(0, 40);
+	const out = [];
+	els.forEach((a, i) => els.slice(i + 1).forEach(b => {
+		const r = a.getBoundingClientRect(), q = b.getBoundingClientRect();
+		if (r.width && q.width && r.left < q.right - 1 && q.left < r.right - 1 && r.top < q.bottom - 1 && q.top < r.bottom - 1) {
+			out.push(name(a) + ' / ' + name(b));
+		}
+	}));
+	return out;
+})()`
 
 // signIn opens a new one-time sign-in link for u, presses the button, and
-// lands on u's own page.
-func (j *journey) signIn(t *testing.T, u store.User) {
+// lands on want: the page last asked for without a session, else u's home.
+func (j *journey) signIn(t *testing.T, u store.User, want string) {
 	t.Helper()
 	j.open(t, j.s.link(t, u), "sign-in-link")
 	if st := j.b.Submit(t, "Sign in"); st != http.StatusOK {
 		t.Fatalf("sign in: status %d", st)
 	}
-	if p := j.path(t); p != web.HomeOf(u) {
-		t.Fatalf("signed in to %s, want %s", p, web.HomeOf(u))
+	if p := j.path(t); p != want {
+		t.Fatalf("signed in to %s, want %s", p, want)
 	}
 	j.visit(t, "home-"+string(u.Role))
 }
 
-// signOut presses Sign out; the pages behind sign-in then lead back to it.
-func (j *journey) signOut(t *testing.T) {
+// signOut presses Sign out; then the page asked for leads back to sign-in,
+// which remembers it for the next person to sign in on this browser.
+func (j *journey) signOut(t *testing.T, askFor string) {
 	t.Helper()
 	j.b.Submit(t, "Sign out")
 	if p := j.path(t); p != "/?signed_out=1" {
 		t.Fatalf("after sign-out: %s", p)
 	}
 	j.visit(t, "signed-out")
-	j.b.Navigate(t, j.url("/board"))
+	j.b.Navigate(t, j.url(askFor))
 	if p := j.path(t); p != "/" {
-		t.Fatalf("the board after sign-out showed %s, want the sign-in page", p)
+		t.Fatalf("%s after sign-out showed %s, want the sign-in page", askFor, p)
 	}
 }
 
+// checkNoSession asks for each page without a session, the new referral
+// last: sign-in then leads there.
 func checkNoSession(t *testing.T, j *journey) {
-	for _, path := range []string{"/board", "/referrals/new", "/mine", "/episodes/00000000-0000-4000-8000-000000000000",
-		"/escalations", "/overview", "/audit"} {
-		if !j.exists(t, path) {
-			continue // a page of a later change
-		}
+	for _, path := range []string{"/board", "/mine", "/episodes/00000000-0000-4000-8000-000000000000",
+		"/episodes/00000000-0000-4000-8000-000000000000/interview", "/escalations", "/overview", "/audit",
+		"/referrals/new"} {
 		j.b.Navigate(t, j.url(path))
 		if p := j.path(t); p != "/" {
 			t.Errorf("%s without a session showed %s, want the sign-in page /", path, p)
@@ -261,10 +270,6 @@ func fillReferral(t *testing.T, j *journey, firstName string, leaveOut ...string
 // refuseReferral sends a referral without its return time: the form comes
 // back as typed, with the API's reason beside the field.
 func refuseReferral(t *testing.T, j *journey) {
-	if st := j.b.FollowLink(t, "New referral"); st != http.StatusOK {
-		t.Fatalf("new referral: status %d", st)
-	}
-	j.visit(t, "referral")
 	fillReferral(t, j, "Robin", "returned_at")
 	if st := j.b.Submit(t, "Open the episode"); st != http.StatusBadRequest {
 		t.Fatalf("a referral without its return time: status %d, want 400", st)
@@ -347,6 +352,15 @@ func waitForPage(t *testing.T, j *journey, path, selector string) {
 		j.b.Evaluate(t, `!!document.querySelector(`+jsString(selector)+`)`, &has)
 		return has
 	})
+}
+
+// textOf is the text of the first element selector finds, or "" at once
+// when there is none (Text would wait for it).
+func textOf(t *testing.T, j *journey, selector string) string {
+	t.Helper()
+	var s string
+	j.b.Evaluate(t, `(document.querySelector(`+jsString(selector)+`)?.textContent ?? '').replace(/\s+/g, ' ').trim()`, &s)
+	return s
 }
 
 func jsString(s string) string {
@@ -447,80 +461,194 @@ func checkOfferMade(t *testing.T, j *journey, token, id string) {
 	j.open(t, "/episodes/"+id, "episode-offered")
 }
 
-// The interviewer's forms (interview, agreement, follow-up) and the
-// manager's escalations page come in their own changes; each step runs
-// once its page answers. The forms' fields are named by the API's paths.
-
-func recordInterviewHeld(t *testing.T, j *journey, id string) {
-	path := "/episodes/" + id + "/interview"
-	j.requirePage(t, path, "the interview form")
-	j.open(t, path, "interview-form")
-	j.b.FillByName(t, "outcome", "held")
-	j.b.FillByName(t, "held_at", localNow(-time.Hour))
-	j.b.FillByName(t, "record.safeguarding_concern", "true")
-	submitAndReturn(t, j, "Record the interview", id, "interview-recorded")
-	waitForPage(t, j, "/episodes/"+id, `main strong`)
-	if !strings.Contains(j.b.Text(t, "main"), "A safeguarding concern was disclosed") {
-		t.Errorf("the episode page does not show the safeguarding concern")
-	}
-}
-
-func recordAgreement(t *testing.T, j *journey, id string) {
-	path := "/episodes/" + id + "/agreement"
-	j.requirePage(t, path, "the agreement form")
-	j.open(t, path, "agreement-form")
-	if !strings.Contains(j.b.Text(t, "main"), "always shared") {
-		t.Errorf("the agreement form does not remind that safeguarding concerns are always shared")
-	}
-	j.b.FillByName(t, "confidentiality_explained", "true")
-	j.b.FillByName(t, "child_told_before_sharing", "true")
-	submitAndReturn(t, j, "Record the agreement", id, "agreement-recorded")
-}
-
-func recordFollowUp(t *testing.T, j *journey, id string) {
-	path := "/episodes/" + id + "/follow-up"
-	j.requirePage(t, path, "the follow-up form")
-	j.open(t, path, "follow-up-form")
-	j.b.FillByName(t, "completed_at", localNow(0))
-	j.b.FillByName(t, "outcome", "Settled at home; school informed.")
-	submitAndReturn(t, j, "Record the follow-up", id, "follow-up-recorded")
-}
-
-// submitAndReturn sends a form and checks the page it leads to.
-func submitAndReturn(t *testing.T, j *journey, button, id, name string) {
+// openForm follows the episode page's link to one of the interviewer's
+// forms, as the episode's status offers it.
+func openForm(t *testing.T, j *journey, id, link, name string) {
 	t.Helper()
-	if st := j.b.Submit(t, button); st != http.StatusOK {
-		t.Fatalf("%s: status %d", button, st)
-	}
-	if p := j.path(t); !strings.HasPrefix(p, "/episodes/"+id) && !strings.HasPrefix(p, "/mine") {
-		t.Fatalf("after %s: %s", button, p)
+	j.open(t, "/episodes/"+id, name+"-episode")
+	if st := j.b.FollowLink(t, link); st != http.StatusOK {
+		t.Fatalf("%s: status %d", link, st)
 	}
 	j.visit(t, name)
 }
 
-func acknowledgeEscalation(t *testing.T, j *journey, ref string) {
-	waitForPage(t, j, "/escalations", `form[action*="/acknowledgement"]`)
-	j.visit(t, "escalations")
-	if !strings.Contains(j.b.Text(t, "main"), ref) {
-		t.Fatalf("the escalations page does not list %s", ref)
+// submitToEpisode sends a form, which leads back to the episode page with
+// the form's notice, and waits until the page shows what was recorded.
+func submitToEpisode(t *testing.T, j *journey, button, id, page, shows, name string) {
+	t.Helper()
+	if st := j.b.Submit(t, button); st != http.StatusOK {
+		t.Fatalf("%s: status %d", button, st)
 	}
-	j.b.FillByName(t, "note", "Spoke to the social worker; strategy meeting tomorrow.")
-	if st := j.b.Submit(t, "Acknowledge"); st != http.StatusOK {
-		t.Fatalf("acknowledge: status %d", st)
+	if p, want := j.path(t), "/episodes/"+id+"?recorded="+page; p != want {
+		t.Fatalf("after %s: %s, want %s", button, p, want)
 	}
-	j.visit(t, "escalation-acknowledged")
-	if !strings.Contains(j.b.Text(t, "main"), "strategy meeting tomorrow") {
-		t.Errorf("the acknowledgement's note is not shown")
+	testenv.Eventually(t, 30*time.Second, "the episode page shows "+shows, func() bool {
+		if strings.Contains(j.b.Text(t, "main"), shows) {
+			return true
+		}
+		j.b.Navigate(t, j.url("/episodes/"+id+"?recorded="+page))
+		return false
+	})
+	j.visit(t, name)
+}
+
+func arrangeInterview(t *testing.T, j *journey, id string) {
+	openForm(t, j, id, "Arrange the interview", "arrangement-form")
+	j.b.Check(t, "Scheduled")
+	j.b.FillByLabel(t, "Interview date and time", localNow(-2*time.Hour))
+	j.b.FillByLabel(t, "Venue", "Youth centre, Park Road")
+	submitToEpisode(t, j, "Record the arrangement", id, "interview/arrangement", "Youth centre, Park Road", "interview-arranged")
+}
+
+// recordInterviewHeld records the interview with a risk indicator and a
+// safeguarding concern; the episode page says so in words.
+func recordInterviewHeld(t *testing.T, j *journey, id string) {
+	openForm(t, j, id, "Record the interview", "interview-form")
+	j.b.FillByLabel(t, "Push factors", "Arguments at home")
+	j.b.FillByName(t, "record.risk_indicators.hurt_or_harmed_while_away", "yes")
+	j.b.FillByName(t, "record.safeguarding_concern", "yes")
+	j.b.FillByLabel(t, "Safeguarding concern: details", "Stayed with an adult met online.")
+	j.b.FillByLabel(t, "Place 1: postcode district", "LS1")
+	j.b.FillByLabel(t, "Place 1: kind of place", "Station")
+	submitToEpisode(t, j, "Record the interview", id, "interview", "A safeguarding concern was disclosed.", "interview-recorded")
+	var hurt string
+	j.b.Evaluate(t, `(() => {
+		const dt = [...document.querySelectorAll('dl.facts dt')].find(e => e.textContent.trim() === 'Was the child hurt or harmed while away?');
+		return dt ? dt.nextElementSibling.textContent.trim() : '';
+	})()`, &hurt)
+	if hurt != "Yes" {
+		t.Errorf("the episode page answers %q to the risk indicator recorded as yes", hurt)
 	}
 }
 
-func checkCompleted(t *testing.T, j *journey, id string) {
-	j.requirePage(t, "/escalations", "the escalations page")
-	testenv.Eventually(t, 30*time.Second, "the episode is completed", func() bool {
-		j.b.Navigate(t, j.url("/episodes/"+id))
-		return strings.Contains(j.b.Text(t, "main"), "Completed")
+// recordAgreement first shares with the parents only, which the API
+// refuses for a safeguarding concern (the reason beside the parties), then
+// with the social worker too.
+func recordAgreement(t *testing.T, j *journey, id string) {
+	openForm(t, j, id, "Record the agreement", "agreement-form")
+	if !strings.Contains(textOf(t, j, ".alert-notice"), "This interview recorded a safeguarding concern") {
+		t.Errorf("the agreement form does not say this interview recorded a safeguarding concern")
+	}
+	j.b.Check(t, "I explained confidentiality to the child")
+	j.b.Check(t, "The child will be told before anything is shared")
+	j.b.Check(t, "Share with: Parents or carers")
+	j.b.FillByLabel(t, "What is shared with: Parents or carers", "That she is safe and will see the worker again.")
+	if st := j.b.Submit(t, "Record the agreement"); st != http.StatusUnprocessableEntity && st != http.StatusBadRequest {
+		t.Fatalf("an agreement that does not share the safeguarding concern: status %d, want a refusal", st)
+	}
+	j.seen = len(j.b.Problems()) // the browser notes the refusal itself
+	j.visit(t, "agreement-refused")
+	if reason := textOf(t, j, "#f-shared-with-error"); !strings.Contains(reason, "social worker or the police") {
+		t.Errorf("the reason beside the parties is %q", reason)
+	}
+	j.b.Check(t, "Share with: The child's social worker")
+	j.b.FillByLabel(t, "What is shared with: The child's social worker", "The safeguarding concern and where she stayed.")
+	submitToEpisode(t, j, "Record the agreement", id, "agreement", "Shared with Social worker", "agreement-recorded")
+}
+
+// openActionPlan only looks at the action plan form the episode offers:
+// the journey completes without a plan.
+func openActionPlan(t *testing.T, j *journey, id string) {
+	openForm(t, j, id, "Record the action plan", "action-plan-form")
+	if n := j.b.Text(t, "h1"); n != "Record the action plan" {
+		t.Errorf("the action plan form's heading %q", n)
+	}
+}
+
+func recordFollowUp(t *testing.T, j *journey, id string) {
+	openForm(t, j, id, "Record the follow-up", "follow-up-form")
+	j.b.FillByLabel(t, "What the follow-up found (required)", "Settled at home; school informed.")
+	submitToEpisode(t, j, "Record the follow-up", id, "follow-up", "Settled at home; school informed.", "follow-up-recorded")
+	if s := textOf(t, j, "main h1 + p strong"); s != "Completed" {
+		t.Errorf("after the follow-up the episode is %q, want Completed", s)
+	}
+}
+
+const ackNote = "Spoke to the social worker; strategy meeting tomorrow."
+
+// acknowledgeEscalation finds the episode's safeguarding escalation among
+// the unacknowledged ones and acknowledges it with a note.
+func acknowledgeEscalation(t *testing.T, j *journey, ref string, mgr store.User) {
+	var sel string
+	testenv.Eventually(t, 30*time.Second, "the escalations page lists "+ref+"'s safeguarding concern", func() bool {
+		j.b.Navigate(t, j.url("/escalations?acknowledged=false"))
+		j.b.Evaluate(t, `(() => {
+			const c = [...document.querySelectorAll('li.escalation-open')].find(li => {
+				const h = li.querySelector('h2').textContent;
+				return h.includes(`+jsString(ref)+`) && h.startsWith('Safeguarding concern');
+			});
+			return c ? '#' + c.id : '';
+		})()`, &sel)
+		return sel != ""
 	})
+	j.visit(t, "escalations")
+	ctx, cancel := context.WithTimeout(j.b.Context(), chrome.Timeout)
+	defer cancel()
+	if err := chromedp.Run(ctx, chromedp.SendKeys(sel+` textarea[name=note]`, ackNote, chromedp.ByQuery)); err != nil {
+		t.Fatalf("type the note: %v", err)
+	}
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(sel+` button[type=submit]`, chromedp.ByQuery))
+	if err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("acknowledge: %v %v", resp, err)
+	}
+	if p := j.path(t); p != "/escalations?acknowledged_one=1" {
+		t.Fatalf("after acknowledging: %s", p)
+	}
+	j.visit(t, "escalation-acknowledged")
+	if ack := textOf(t, j, sel+" .acknowledgement"); !strings.Contains(ack, mgr.Name) || !strings.Contains(ack, ackNote) {
+		t.Errorf("the acknowledged escalation says %q, want %s and the note", ack, mgr.Name)
+	}
+}
+
+// checkCompleted: the episode page shows the acknowledgement's note
+// beside the safeguarding escalation, and the episode completed.
+func checkCompleted(t *testing.T, j *journey, id, ref string, mgr store.User) {
+	if st := j.b.FollowLink(t, "Episode "+ref); st != http.StatusOK {
+		t.Fatalf("the episode from its escalation: status %d", st)
+	}
 	j.visit(t, "episode-completed")
+	if p := j.path(t); p != "/episodes/"+id {
+		t.Fatalf("the escalation's link led to %s", p)
+	}
+	if s := textOf(t, j, "main h1 + p strong"); s != "Completed" {
+		t.Errorf("the manager sees the episode %q, want Completed", s)
+	}
+	var ack string
+	j.b.Evaluate(t, `(() => {
+		const tr = [...document.querySelectorAll('tr')].find(r => r.querySelector('th').textContent.trim() === 'Safeguarding concern');
+		return tr ? tr.querySelector('td.acknowledgement').textContent.trim() : 'no safeguarding concern listed';
+	})()`, &ack)
+	if !strings.Contains(ack, mgr.Name) || !strings.Contains(ack, ackNote) {
+		t.Errorf("the episode's safeguarding escalation: acknowledged %q, want by %s with the note", ack, mgr.Name)
+	}
+}
+
+// checkOverviewAndAudit opens the manager's other pages from the
+// navigation: this month's charts, and the audit trail, which lists the
+// manager's own view of the episode.
+func checkOverviewAndAudit(t *testing.T, j *journey, id string, mgr store.User) {
+	if st := j.b.FollowLink(t, "Overview"); st != http.StatusOK {
+		t.Fatalf("overview: status %d", st)
+	}
+	j.visit(t, "overview")
+	var charts int
+	j.b.Evaluate(t, `document.querySelectorAll('main svg.chart[role=img] title').length`, &charts)
+	if charts == 0 {
+		t.Errorf("the overview has no charts")
+	}
+	if st := j.b.FollowLink(t, "Audit"); st != http.StatusOK {
+		t.Fatalf("audit: status %d", st)
+	}
+	j.b.FillByLabel(t, "Episode id", id)
+	if st := j.b.Submit(t, "Filter"); st != http.StatusOK {
+		t.Fatalf("filter the audit trail: status %d", st)
+	}
+	j.visit(t, "audit")
+	var rows []string
+	j.b.Evaluate(t, `[...document.querySelectorAll('table.audit tbody tr')].map(r => r.textContent.replace(/\s+/g, ' ').trim())`, &rows)
+	if !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, mgr.Name) && strings.Contains(r, "episode.read") }) {
+		t.Errorf("the audit trail of the episode lacks the manager's view of it:\n%s", strings.Join(rows, "\n"))
+	}
 }
 
 // localNow is now plus d as a datetime-local input takes it, in UK time.
