@@ -11,6 +11,7 @@ import (
 
 	"homeward/episode"
 	"homeward/store"
+	"homeward/workflows"
 )
 
 // Wait points: where an episode rests between outcomes, asleep in its
@@ -50,19 +51,20 @@ func (e *Env) NewCrew(t testing.TB) *Crew {
 // rests once it is recorded.
 type Step struct {
 	WaitPoint string
-	Record    func(t testing.TB, e *Env, c *Crew, episodeID string)
+	Record    func(t *testing.T, e *Env, c *Crew, episodeID string)
 }
 
 // OpenedWaitPoint is where an episode rests once opened: nobody assigned.
 const OpenedWaitPoint = "awaiting-assignment"
 
 // OpenEpisode opens an episode of a child who returned an hour ago, with
-// nobody assigned (the offer deadline is days away).
+// nobody assigned (the offer deadline is days away). Each is a new child.
 func (e *Env) OpenEpisode(t testing.TB, c *Crew) string {
 	t.Helper()
 	returned := time.Now().UTC().Add(-time.Hour)
 	body := e.must(t, 201, "POST", "/v1/episodes", c.Coordinator, map[string]any{
 		"child":               map[string]any{"first_name": "Wren", "last_name": "Example", "date_of_birth": "2012-03-04"},
+		"new_child":           true,
 		"reported_missing_at": returned.Add(-20 * time.Hour).Format(time.RFC3339),
 		"returned_at":         returned.Format(time.RFC3339),
 		"police_reference":    "PR-0001",
@@ -78,44 +80,46 @@ func (e *Env) OpenEpisode(t testing.TB, c *Crew) string {
 // completion; the last step completes it.
 func EpisodePath() []Step {
 	now := func() string { return time.Now().UTC().Format(time.RFC3339) }
-	attempt := func(outcome string) func(testing.TB, *Env, *Crew, string) {
-		return func(t testing.TB, e *Env, c *Crew, id string) {
+	attempt := func(outcome string) func(*testing.T, *Env, *Crew, string) {
+		return func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Interviewer, id, "contact-attempts", map[string]any{"method": "phone", "outcome": outcome, "attempted_at": now()})
 		}
 	}
 	return []Step{
-		{"awaiting-first-contact", func(t testing.TB, e *Env, c *Crew, id string) {
+		{"awaiting-first-contact", func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Coordinator, id, "assignment", map[string]any{"interviewer_id": c.InterviewerID})
 		}},
 		{"awaiting-contact-retry", attempt("no_answer")},
 		{"reoffer-pending", attempt("reached_declined")},
 		{"offer-accepted", attempt("reached_offered")},
-		{"interview-scheduled", func(t testing.TB, e *Env, c *Crew, id string) {
+		{"interview-scheduled", func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Interviewer, id, "interview", map[string]any{"outcome": "scheduled",
 				"scheduled_for": time.Now().UTC().Add(24 * time.Hour).Format(time.RFC3339)})
 		}},
-		{"interview-held", func(t testing.TB, e *Env, c *Crew, id string) {
+		{"interview-held", func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Interviewer, id, "interview", map[string]any{"outcome": "held", "held_at": now(),
 				"record": map[string]any{"push_factors": []string{"arguments at home"}}})
 		}},
-		{"action-plan-open", func(t testing.TB, e *Env, c *Crew, id string) {
+		{"action-plan-open", func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Interviewer, id, "action-plan", map[string]any{"actions": []any{map[string]any{
 				"what": "meeting", "owner": "school", "due_at": time.Now().UTC().Add(5 * 24 * time.Hour).Format(time.RFC3339)}}})
 		}},
-		{"report-awaiting-approval", func(t testing.TB, e *Env, c *Crew, id string) {
+		{"report-awaiting-approval", func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Interviewer, id, "agreement", map[string]any{"confidentiality_explained": true})
+			e.until(t, id, "produces the report", func(r *episode.ReturnReport) bool { return r != nil && r.ProducedAt != nil })
 		}},
-		{"report-awaiting-acknowledgement", func(t testing.TB, e *Env, c *Crew, id string) {
+		{"report-awaiting-acknowledgement", func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Manager, id, "report/approval", nil)
+			e.until(t, id, "sends the report", func(r *episode.ReturnReport) bool { return r != nil && r.SentAt != nil })
 		}},
-		{"follow-up-due", func(t testing.TB, e *Env, c *Crew, id string) {
+		{"follow-up-due", func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Officer, id, "report/acknowledgement", nil)
 		}},
-		{"follow-up-action-not-done", func(t testing.TB, e *Env, c *Crew, id string) {
+		{"follow-up-action-not-done", func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Interviewer, id, "follow-up", map[string]any{"completed_at": now(), "outcome": "partly",
 				"action_reviews": []any{map[string]any{"action": 1, "outcome": "not_done", "reason": "school closed"}}})
 		}},
-		{"completed", func(t testing.TB, e *Env, c *Crew, id string) {
+		{"completed", func(t *testing.T, e *Env, c *Crew, id string) {
 			e.outcome(t, c.Interviewer, id, "follow-up", map[string]any{"completed_at": now(), "outcome": "settled",
 				"action_reviews": []any{map[string]any{"action": 1, "outcome": "done"}}})
 		}},
@@ -125,6 +129,17 @@ func EpisodePath() []Step {
 func (e *Env) outcome(t testing.TB, token, episodeID, what string, body any) {
 	t.Helper()
 	e.must(t, 200, "POST", "/v1/episodes/"+episodeID+"/"+what, token, body)
+}
+
+// until waits for the episode's workflow to say its report stands as cond
+// wants: the report is produced and sent after the outcome is answered.
+func (e *Env) until(t *testing.T, episodeID, what string, cond func(*episode.ReturnReport) bool) {
+	t.Helper()
+	Eventually(t, 30*time.Second, "episode "+episodeID+" "+what, func() bool {
+		v, err := e.Temporal.QueryWorkflow(context.Background(), workflows.WorkflowID(episodeID), "", workflows.QueryState)
+		var st episode.State
+		return err == nil && v.Get(&st) == nil && cond(st.Report)
+	})
 }
 
 func (e *Env) must(t testing.TB, want int, method, path, token string, body any) map[string]any {
