@@ -34,4 +34,4 @@ user:
 
 ## record-histories: re-record the workflow histories the replay test runs (after a deliberate, versioned change)
 record-histories:
-	$(GO) test -count=1 -run TestRecordHistories ./integration/ -args -record
+	$(GO) test -count=1 -run 'TestRecord(InFlight)?Histories' ./integration/ -args -record

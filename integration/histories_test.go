@@ -59,35 +59,65 @@ func TestRecordHistories(t *testing.T) {
 			tm := newTeam(t, env)
 			id := sc.run(t, tm)
 			hist := closedHistory(t, env, workflows.WorkflowID(id))
-
-			var opts sdkworker.WorkflowReplayerOptions
-			if env.KeyRing != nil {
-				opts.DataConverter, opts.FailureConverter = payloadcrypt.Converters(env.KeyRing)
-			}
-			replayer, err := sdkworker.NewWorkflowReplayerWithOptions(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			replayer.RegisterWorkflowWithOptions(workflows.Episode, workflow.RegisterOptions{Name: "Episode"})
-			if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
-				t.Fatalf("a fresh history does not replay: %v", err)
-			}
-			if !*record {
-				return
-			}
-			data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.MkdirAll(historiesDir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			file := filepath.Join(historiesDir, generation+sc.name+".json")
-			if err := os.WriteFile(file, append(data, '\n'), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("recorded %d events to %s", len(hist.Events), file)
+			keepHistory(t, env, hist, sc.name)
 		})
+	}
+}
+
+// keepHistory replays a fresh history against the current code and, with
+// -record, writes it for the replay test under this generation's prefix.
+func keepHistory(t *testing.T, env *testenv.Env, hist *historypb.History, name string) {
+	t.Helper()
+	var opts sdkworker.WorkflowReplayerOptions
+	if env.KeyRing != nil {
+		opts.DataConverter, opts.FailureConverter = payloadcrypt.Converters(env.KeyRing)
+	}
+	replayer, err := sdkworker.NewWorkflowReplayerWithOptions(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayer.RegisterWorkflowWithOptions(workflows.Episode, workflow.RegisterOptions{Name: "Episode"})
+	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+		t.Fatalf("a fresh history does not replay: %v", err)
+	}
+	if !*record {
+		return
+	}
+	data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(historiesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(historiesDir, generation+name+".json")
+	if err := os.WriteFile(file, append(data, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %d events to %s", len(hist.Events), file)
+}
+
+// TestRecordInFlightHistories stops one episode at every wait point (see
+// testenv.EpisodePath) and keeps its history as it stands there: the
+// history of an episode asleep in flight when new code is deployed, which
+// the versioning drill resumes under changed code. Every wait point of
+// the path has its history; the completed episode has its own above.
+func TestRecordInFlightHistories(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Policy: testenv.WaitPointPolicy(), PlaintextPayloads: *record})
+	crew := env.NewCrew(t)
+	id := env.OpenEpisode(t, crew)
+	wid := workflows.WorkflowID(id)
+	keep := func(waitPoint string) {
+		t.Run(waitPoint, func(t *testing.T) {
+			env.Settle(t, wid)
+			keepHistory(t, env, env.History(t, wid), "at-"+waitPoint)
+		})
+	}
+	keep(testenv.OpenedWaitPoint)
+	path := testenv.EpisodePath()
+	for _, step := range path[:len(path)-1] {
+		step.Record(t, env, crew, id)
+		keep(step.WaitPoint)
 	}
 }
 

@@ -137,6 +137,17 @@ type episodeWorkflow struct {
 
 // Episode is the workflow of one missing episode, from referral to exit.
 func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
+	w, err := startEpisode(ctx, in)
+	if err != nil {
+		return EpisodeResult{}, err
+	}
+	return w.run(ctx)
+}
+
+// startEpisode opens or resumes the episode and starts everything that runs
+// beside the main loop. A change to the episode's logic goes between it and
+// run, behind workflow.GetVersion (see the versioning drill).
+func startEpisode(ctx workflow.Context, in EpisodeInput) (*episodeWorkflow, error) {
 	w := &episodeWorkflow{referral: in.Referral}
 	w.bounded = workflow.GetVersion(ctx, changeOutcomeUpdates, workflow.DefaultVersion, versionOutcomeUpdates) >= versionOutcomeUpdates
 	tellChild := workflow.GetVersion(ctx, changeChildRecord, workflow.DefaultVersion, versionChildRecord) >= versionChildRecord
@@ -151,7 +162,7 @@ func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
 		w.open(ctx, in)
 	}
 	if err := w.setup(ctx); err != nil {
-		return EpisodeResult{}, err
+		return nil, err
 	}
 	w.startProjector(ctx)
 	if c := in.Continued; c != nil {
@@ -160,7 +171,7 @@ func Episode(ctx workflow.Context, in EpisodeInput) (EpisodeResult, error) {
 	if tellChild && !w.childNoted {
 		w.tellChildRecord(ctx)
 	}
-	return w.run(ctx)
+	return w, nil
 }
 
 func (w *episodeWorkflow) open(ctx workflow.Context, in EpisodeInput) {
