@@ -159,6 +159,9 @@ func Start(t testing.TB, opts Options) *Env {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatalf("testenv: migrate: %v", err)
 	}
+	// As in every Homeward process, the audit rows are chained behind the
+	// requests.
+	t.Cleanup(st.StartAuditChainer(nil).Stop)
 	e.Store = st
 	e.Commissioner = newCommissioner(t, st, "Test commissioner")
 
