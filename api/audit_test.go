@@ -287,7 +287,6 @@ func TestAuditTrailUnavailable(t *testing.T) {
 	}
 	restore()
 
-
 	// The outcome row cannot be written: no 200, but the answer says the
 	// outcome was recorded, and the retry with the same key gets the
 	// episode's first answer and completes the trail.
