@@ -35,6 +35,7 @@ import (
 
 	"homeward/internal/devtemporal"
 	"homeward/internal/pglocal"
+	"homeward/internal/smtptest"
 	"homeward/mail"
 )
 
@@ -114,7 +115,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mailer, err := mail.New("", "Homeward <homeward@bench>", filepath.Join(dir, "outbox"))
+	smtp, err := smtptest.Listen(func(string, ...any) {})
+	if err != nil {
+		return fmt.Errorf("starting the SMTP server: %w", err)
+	}
+	defer smtp.Close()
+	mailer, err := mail.New(smtp.URL(), "Homeward <homeward@bench>", "")
 	if err != nil {
 		return err
 	}
@@ -136,7 +142,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	if cfg.storm > 0 {
-		if err := runStorm(ctx, pg.URL(), tc, cfg, out, log); err != nil {
+		if err := runStorm(ctx, hw, smtp, cfg, out); err != nil {
 			return err
 		}
 	}

@@ -19,6 +19,7 @@ type figures struct {
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	firstErr error
+	samples  []time.Duration // sorted
 }
 
 func (f figures) rate() float64 {
@@ -62,6 +63,7 @@ func measure(ctx context.Context, name string, count, concurrency int, op func(c
 	wg.Wait()
 	f.elapsed = time.Since(start)
 	f.p50, f.p99 = percentile(lat, 0.50), percentile(lat, 0.99)
+	f.samples = lat
 	return f
 }
 
