@@ -111,7 +111,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer tc.Close()
 
-	rawStart, rawUpdate, err := measureRaw(ctx, tc, cfg)
+	fmt.Fprintf(out, "\n%d episodes, %d callers at once, one process (%d CPUs)\n", cfg.count, cfg.concurrency, runtime.NumCPU())
+	printHeader(out)
+	rawStart, rawUpdate, err := measureRaw(ctx, tc, cfg, out)
 	if err != nil {
 		return err
 	}
@@ -129,12 +131,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer hw.close()
-	open, outcome, err := measureHomeward(ctx, hw, cfg)
+	open, outcome, err := measureHomeward(ctx, hw, cfg, out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n%d episodes, %d callers at once, one process (%d CPUs)\n", cfg.count, cfg.concurrency, runtime.NumCPU())
-	printFigures(out, rawStart, rawUpdate, open, outcome)
 	printRatios(out, rawStart, rawUpdate, open, outcome)
 	if cfg.sleeping > 0 {
 		if err := runScale(ctx, hw, cfg, out); err != nil {
@@ -149,7 +149,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func measureRaw(ctx context.Context, tc client.Client, cfg config) (start, update figures, err error) {
+func measureRaw(ctx context.Context, tc client.Client, cfg config, out io.Writer) (start, update figures, err error) {
 	stop, err := startRawWorker(tc)
 	if err != nil {
 		return start, update, err
@@ -162,13 +162,15 @@ func measureRaw(ctx context.Context, tc client.Client, cfg config) (start, updat
 		ids[i] = id
 		return err
 	})
+	printFigures(out, start)
 	update = measure(ctx, "raw: update (contact attempt)", cfg.count, cfg.concurrency, func(ctx context.Context, i int) error {
 		return rawUpdate(ctx, tc, ids[i])
 	})
+	printFigures(out, update)
 	return start, update, ctx.Err()
 }
 
-func measureHomeward(ctx context.Context, hw *homeward, cfg config) (open, outcome figures, err error) {
+func measureHomeward(ctx context.Context, hw *homeward, cfg config, out io.Writer) (open, outcome figures, err error) {
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
 		if err != nil {
@@ -187,11 +189,13 @@ func measureHomeward(ctx context.Context, hw *homeward, cfg config) (open, outco
 		ids[i] = id
 		return err
 	})
+	printFigures(out, open)
 	outcome = measure(ctx, "Homeward: POST .../contact-attempts", cfg.count, cfg.concurrency, func(ctx context.Context, i int) error {
 		if ids[i] == "" {
 			return errNoEpisode
 		}
 		return hw.outcome(ctx, ids[i])
 	})
+	printFigures(out, outcome)
 	return open, outcome, ctx.Err()
 }

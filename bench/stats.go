@@ -79,8 +79,11 @@ func percentile(d []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
-func printFigures(w io.Writer, fs ...figures) {
+func printHeader(w io.Writer) {
 	fmt.Fprintf(w, "%-34s %8s %10s %10s %10s %7s\n", "operation", "count", "rate/s", "p50", "p99", "errors")
+}
+
+func printFigures(w io.Writer, fs ...figures) {
 	for _, f := range fs {
 		fmt.Fprintf(w, "%-34s %8d %10.1f %10s %10s %7d\n", f.name, f.n, f.rate(), ms(f.p50), ms(f.p99), f.errors)
 		if f.firstErr != nil {
