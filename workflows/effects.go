@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -9,15 +8,6 @@ import (
 
 	"homeward/activities"
 	"homeward/episode"
-)
-
-// changeLocalSave names the change that saves the records as a local
-// activity, inside the workflow task that changed the state: an outcome
-// then costs Temporal one workflow task, not two and an activity task
-// (the benchmark's biggest cost). Runs started before it save as they did.
-const (
-	changeLocalSave  = "local-save"
-	versionLocalSave = 1
 )
 
 // startProjector keeps the case records in step with the state. It runs
@@ -28,19 +18,11 @@ const (
 // episode's length.
 func (w *episodeWorkflow) startProjector(ctx workflow.Context) {
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		// The records must catch up eventually, however long the database is away.
-		retry := &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute}
-		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry})
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry})
-		local := workflow.GetVersion(ctx, changeLocalSave, workflow.DefaultVersion, versionLocalSave) == versionLocalSave
-		save := func(in activities.SaveEpisodeInput) workflow.Future {
-			if local {
-				if own, err := detach(in); err == nil {
-					return workflow.ExecuteLocalActivity(lctx, a.SaveEpisode, own)
-				}
-			}
-			return workflow.ExecuteActivity(actx, a.SaveEpisode, in)
-		}
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			// The records must catch up eventually, however long the database is away.
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		})
 		for {
 			if err := workflow.Await(ctx, func() bool { return w.state.Version > w.saved }); err != nil {
 				return
@@ -53,7 +35,7 @@ func (w *episodeWorkflow) startProjector(ctx workflow.Context) {
 			if w.bounded {
 				in.Answers = append(in.Answers, w.pending...)
 			}
-			if err := save(in).Get(ctx, nil); err != nil {
+			if err := workflow.ExecuteActivity(actx, a.SaveEpisode, in).Get(actx, nil); err != nil {
 				// Only cancellation ends the retries; try again with the newest state.
 				workflow.GetLogger(ctx).Error("Saving the episode failed", "episode", w.state.EpisodeID, "error", err)
 				continue
@@ -65,21 +47,6 @@ func (w *episodeWorkflow) startProjector(ctx workflow.Context) {
 			}
 		}
 	})
-}
-
-// detach copies in as an activity receives it, through JSON: a local
-// activity gets its arguments as Go values, which would share the state's
-// lists and pointers with the workflow while it goes on changing them.
-// (encoding/json writes map keys sorted, so the copy is deterministic.)
-//
-//workflowcheck:ignore
-func detach(in activities.SaveEpisodeInput) (activities.SaveEpisodeInput, error) {
-	var out activities.SaveEpisodeInput
-	b, err := json.Marshal(in)
-	if err == nil {
-		err = json.Unmarshal(b, &out)
-	}
-	return out, err
 }
 
 // keepAnswered moves the first n pending answers, now in the records, to
