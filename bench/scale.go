@@ -25,9 +25,15 @@ func runScale(ctx context.Context, hw *homeward, cfg config, out io.Writer) erro
 		_, err := hw.open(ctx, 1_000_000+i, returned)
 		return err
 	})
+	// The board reads the records: let the projections catch up first.
 	var open int64
-	if err := hw.store.Pool.QueryRow(ctx, `SELECT count(*) FROM episodes WHERE status <> 'closed'`).Scan(&open); err != nil {
-		return err
+	for wait := time.Now().Add(5 * time.Minute); ; time.Sleep(time.Second) {
+		if err := hw.store.Pool.QueryRow(ctx, `SELECT count(*) FROM episodes WHERE status <> 'closed'`).Scan(&open); err != nil {
+			return err
+		}
+		if open >= int64(cfg.sleeping-opened.errors) || time.Now().After(wait) || ctx.Err() != nil {
+			break
+		}
 	}
 	board := measure(ctx, "board: GET /v1/episodes?open=true&limit=50", 200, 1, func(ctx context.Context, i int) error {
 		return hw.do(ctx, "GET", "/v1/episodes?open=true&limit=50", hw.coordinator, nil, 200, nil)
