@@ -4,7 +4,7 @@ export GOTOOLCHAIN := local
 # Temporal's determinism checker, pinned.
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 
-.PHONY: run test vet workflowcheck unit build user record-histories
+.PHONY: run test vet workflowcheck unit build user record-histories bench
 
 ## run: everything in one process: embedded Temporal, local PostgreSQL, email to .homeward/outbox
 ## (the development build: -tags dev links the embedded Temporal server and the local PostgreSQL)
@@ -35,3 +35,7 @@ user:
 ## record-histories: re-record the workflow histories the replay test runs (after a deliberate, versioned change)
 record-histories:
 	$(GO) test -count=1 -run 'TestRecord(InFlight)?Histories' ./integration/ -args -record
+
+## bench: Homeward's API against the Temporal SDK alone, one run (README, Performance); e.g. make bench ARGS="-count 200 -storm 1000"
+bench:
+	$(GO) run ./bench $(ARGS)

@@ -24,15 +24,12 @@ import (
 // after the row is committed; when the row cannot be written the client gets
 // 503 instead, so no answer, and no 2xx, goes out without its audit row.
 //
-// A request that changes something (any method but GET and HEAD) also gets
-// an "attempt" row BEFORE its handler runs. If that row cannot be written
-// the handler never runs: nothing is sent to an episode or started, and the
-// answer is 503. So every outcome that reaches a workflow is preceded by a
-// committed audit row naming who sent it. The outcome row follows once the
-// handler is done; should it fail after the outcome was recorded, the
+// That one row is the request's only audit write: it is inserted without
+// taking any lock (the chainer gives it its place in the hash chain within
+// about a second, see store.ChainAudit), so requests never queue on each
+// other's audit rows. Should it fail after a write was carried out, the
 // client gets 503 saying so (not a refusal), and a retry with the same
-// Idempotency-Key gets the first answer and writes the rows that were
-// missing.
+// Idempotency-Key gets the first answer and writes the row.
 
 // auditActions names what each route does; other /v1 routes are recorded
 // under their method and path.
@@ -104,14 +101,6 @@ func (h *handlers) auditTrail(c *gin.Context) {
 		RequestID:      requestID(c),
 	}
 	write := c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead
-	if write {
-		attempt := entry
-		attempt.Outcome = "attempt"
-		if err := h.appendAudit(c, attempt); err != nil {
-			h.auditFailed(c, err)
-			return
-		}
-	}
 
 	orig := c.Writer
 	buf := &bufferedWriter{ResponseWriter: orig, status: http.StatusOK, size: -1}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // AuditEntry is one row of the audit trail: who did what to which episode,
@@ -42,7 +43,7 @@ type AuditEntry struct {
 // part of that transaction), a *pgxpool.Pool or a *pgx.Conn (the row is
 // committed on its own).
 type Querier interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
 // auditGenesis is the prev_hash of the first row.
@@ -55,48 +56,26 @@ const (
 )
 
 // AppendAudit appends e to the audit trail through q. Only the who, what,
-// where and outcome fields of e are used; id, at and the hashes are set
-// here. Action and Outcome are required.
+// where and outcome fields of e are used; id and time are set by the
+// database. Action and Outcome are required.
 //
 // Inside a transaction (q is a pgx.Tx) the row commits or rolls back with
-// that transaction, so a write and its audit row are never apart. The
-// append locks the head of the chain until q's transaction ends: keep
-// transactions that append short, and run them at READ COMMITTED (the
-// default); at REPEATABLE READ a concurrent append makes the transaction
-// fail with a serialization error instead of forking the chain.
+// that transaction, so a write and its audit row are never apart. The row
+// is inserted unchained, taking no lock, so no request waits for another's
+// audit row; ChainAudit gives it its place in the hash chain shortly after.
 func AppendAudit(ctx context.Context, q Querier, e AuditEntry) error {
 	e, err := normaliseAudit(e)
 	if err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, q, func(tx pgx.Tx) error {
-		var lastID int64
-		var prev []byte
-		// The row lock serialises appends: the next one waits here and then
-		// reads the head this one leaves.
-		if err := tx.QueryRow(ctx, `SELECT last_id, last_hash FROM audit_head FOR UPDATE`).Scan(&lastID, &prev); err != nil {
-			return wrap("audit: lock chain head", err)
-		}
-		// Id and time are taken under the lock, so they grow along the chain.
-		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('audit_log', 'id')), clock_timestamp()`).
-			Scan(&e.ID, &e.At); err != nil {
-			return wrap("audit: next id", err)
-		}
-		e.At = e.At.UTC().Truncate(time.Microsecond)
-		e.PrevHash = prev
-		e.Hash = auditHash(prev, e)
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_log
-			(id, at, user_id, role, commissioner_id, action, resource, episode_id, client_ip, outcome, status, request_id, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			e.ID, e.At, e.UserID, e.Role, e.CommissionerID, e.Action, e.Resource, nullableID(e.EpisodeID),
-			e.ClientIP, e.Outcome, e.Status, e.RequestID, e.PrevHash, e.Hash); err != nil {
-			return wrap("audit: append", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE audit_head SET last_id = $1, last_hash = $2`, e.ID, e.Hash); err != nil {
-			return wrap("audit: move chain head", err)
-		}
-		return nil
-	})
+	if _, err := q.Exec(ctx, `INSERT INTO audit_log
+		(at, user_id, role, commissioner_id, action, resource, episode_id, client_ip, outcome, status, request_id)
+		VALUES (clock_timestamp(), $1, $2, NULLIF($3, ''), $4, $5, $6, $7, $8, $9, $10)`,
+		e.UserID, e.Role, e.CommissionerID, e.Action, e.Resource, nullableID(e.EpisodeID),
+		e.ClientIP, e.Outcome, e.Status, e.RequestID); err != nil {
+		return wrap("audit: append", err)
+	}
+	return nil
 }
 
 // AppendAudit appends e in a transaction of its own; see AppendAudit.
@@ -163,86 +142,6 @@ func scanAudit(row pgx.Row) (AuditEntry, error) {
 		&e.EpisodeID, &e.ClientIP, &e.Outcome, &e.Status, &e.RequestID, &e.PrevHash, &e.Hash)
 	e.At = e.At.UTC()
 	return e, err
-}
-
-// AuditCheck is what VerifyAudit found.
-type AuditCheck struct {
-	Rows int64 // rows walked
-	OK   bool
-	// FirstBroken is the id of the first row at which the chain breaks, and
-	// Reason says how; both empty when OK.
-	FirstBroken int64
-	Reason      string
-}
-
-// VerifyAudit walks the whole audit trail in id order, one row at a time,
-// and checks that each row's prev_hash is the hash of the row before, that
-// each row's hash matches its contents, and that the chain ends where its
-// head says. A row edited in place breaks at that row; a row deleted breaks
-// at the row after it; a row inserted breaks at it (or at the row after, if
-// it was hashed as a forger would); rows removed from the end break at the
-// head's row. It reads one snapshot, so appends made meanwhile do not
-// disturb it.
-func (s *Store) VerifyAudit(ctx context.Context) (AuditCheck, error) {
-	var res AuditCheck
-	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var headID int64
-		var headHash []byte
-		if err := tx.QueryRow(ctx, `SELECT last_id, last_hash FROM audit_head`).Scan(&headID, &headHash); err != nil {
-			return wrap("audit verify: read chain head", err)
-		}
-		rows, err := tx.Query(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id`)
-		if err != nil {
-			return wrap("audit verify: read", err)
-		}
-		defer rows.Close()
-		prev, prevID := auditGenesis, int64(0)
-		broken := func(id int64, reason string) {
-			if res.OK {
-				res.OK, res.FirstBroken, res.Reason = false, id, reason
-			}
-		}
-		res.OK = true
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				return wrap("audit verify: read row", err)
-			}
-			res.Rows++
-			if !res.OK {
-				continue // count the rest
-			}
-			switch {
-			case !bytes.Equal(e.PrevHash, prev):
-				if prevID == 0 {
-					broken(e.ID, "it does not start the chain: rows before it were removed or it was inserted")
-				} else {
-					broken(e.ID, fmt.Sprintf("its prev_hash is not the hash of row %d: a row between them was removed, or one of them was inserted or altered", prevID))
-				}
-			case !bytes.Equal(auditHash(e.PrevHash, e), e.Hash):
-				broken(e.ID, "its contents do not match its hash: the row was altered")
-			case e.ID > headID:
-				broken(e.ID, fmt.Sprintf("it lies beyond the chain head (row %d): it was inserted", headID))
-			}
-			prev, prevID = e.Hash, e.ID
-		}
-		if err := rows.Err(); err != nil {
-			return wrap("audit verify: read", err)
-		}
-		if res.OK && (prevID != headID || !bytes.Equal(prev, headHash)) {
-			switch {
-			case prevID < headID:
-				broken(headID, fmt.Sprintf("the chain head names row %d but the trail ends at row %d: rows were removed from the end", headID, prevID))
-			default:
-				broken(headID, "the chain head's hash does not match that row: the head or the row was altered")
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return AuditCheck{}, err
-	}
-	return res, nil
 }
 
 // AuditFilter selects audit rows; zero fields select everything.

@@ -32,6 +32,7 @@ func appendN(t *testing.T, s *store.Store, n int) []store.AuditEntry {
 			t.Fatalf("AppendAudit %d: %v", i, err)
 		}
 	}
+	chain(t, s)
 	return listAll(t, s)
 }
 
@@ -48,8 +49,18 @@ func listAll(t *testing.T, s *store.Store) []store.AuditEntry {
 	return got
 }
 
+// chain does what the running chainer does.
+func chain(t *testing.T, s *store.Store) {
+	t.Helper()
+	if _, err := s.ChainAudit(ctxT(t), 0); err != nil {
+		t.Fatalf("ChainAudit: %v", err)
+	}
+}
+
+// verify chains what is unchained, as the chainer would, and verifies.
 func verify(t *testing.T, s *store.Store) store.AuditCheck {
 	t.Helper()
+	chain(t, s)
 	res, err := s.VerifyAudit(ctxT(t))
 	if err != nil {
 		t.Fatalf("VerifyAudit: %v", err)
@@ -236,12 +247,9 @@ func TestAuditTamperingDetected(t *testing.T) {
 			tamper(t, s, `INSERT INTO audit_log (id, at, user_id, role, action, resource, episode_id, client_ip, outcome, status, request_id, prev_hash, hash)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 				f.ID, f.At, f.UserID, f.Role, f.Action, f.Resource, f.EpisodeID, f.ClientIP, f.Outcome, f.Status, f.RequestID, f.PrevHash, f.Hash)
-			if rehash {
-				// Consistent in itself, but the next row does not follow it.
-				wantBroken(t, s, rows[2].ID)
-			} else {
-				wantBroken(t, s, gap)
-			}
+			// It has a hash but no place in the chain: the chainer leaves it
+			// alone, and it is reported whether or not its hash is right.
+			wantBroken(t, s, gap)
 		})
 	}
 	t.Run("forged row at the end", func(t *testing.T) {
@@ -260,6 +268,9 @@ func TestAuditTamperingDetected(t *testing.T) {
 
 func TestAuditConcurrentAppends(t *testing.T) {
 	s := openStore(t)
+	// The chainer chains while the appends go on.
+	chainer := s.StartAuditChainer(nil)
+	defer chainer.Stop()
 	const workers, each = 8, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*each)
@@ -345,5 +356,106 @@ func TestListAudit(t *testing.T) {
 	}
 	if _, err := s.ListAudit(ctx, store.AuditFilter{EpisodeID: "nope"}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("bad episode id: %v, want ErrInvalid", err)
+	}
+}
+
+// Rows are written unchained; verification counts them, and fails on one
+// left unchained past AuditStaleAfter.
+func TestAuditUnchainedReported(t *testing.T) {
+	s := openStore(t)
+	ctx := ctxT(t)
+	appendN(t, s, 2)
+	if err := s.AppendAudit(ctx, auditEntry(3, "")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.VerifyAudit(ctx)
+	if err != nil || !res.OK || res.Rows != 2 || res.Unchained != 1 || res.Stale != 0 {
+		t.Fatalf("VerifyAudit = %+v, %v; want intact, 2 chained and 1 not yet", res, err)
+	}
+	// Its contents may not change while it waits for its place.
+	var id int64
+	if err := s.Pool.QueryRow(ctx, `SELECT id FROM audit_log WHERE hash IS NULL`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Pool.Exec(ctx, `UPDATE audit_log SET outcome = 'denied' WHERE id = $1`, id)
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || pg.Code != "42501" {
+		t.Fatalf("editing an unchained row: %v, want refused (42501)", err)
+	}
+	var stale int64
+	if err := s.Pool.QueryRow(ctx, `INSERT INTO audit_log (at, action, outcome)
+		VALUES (clock_timestamp() - interval '2 minutes', 'episode.read', 'ok') RETURNING id`).Scan(&stale); err != nil {
+		t.Fatal(err)
+	}
+	res, err = s.VerifyAudit(ctx)
+	if err != nil || res.OK || res.FirstBroken != stale || res.Stale != 1 || res.Unchained != 2 {
+		t.Fatalf("VerifyAudit = %+v, %v; want failed at the stale row %d", res, err, stale)
+	}
+	if res := verify(t, s); !res.OK || res.Rows != 4 || res.Unchained != 0 {
+		t.Fatalf("once chained: %+v, want intact with 4 rows", res)
+	}
+}
+
+// A row whose transaction commits after a later id's is chained after it,
+// and the chain verifies.
+func TestAuditChainsLateCommits(t *testing.T) {
+	s := openStore(t)
+	ctx := ctxT(t)
+	appendN(t, s, 1)
+	late, err := s.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Rollback(ctx) //nolint:errcheck
+	if err := store.AppendAudit(ctx, late, auditEntry(2, "")); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, 2) // higher ids, committed and chained first
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res := verify(t, s); !res.OK || res.Rows != 4 || res.Unchained != 0 {
+		t.Fatalf("VerifyAudit = %+v, want intact with 4 rows", res)
+	}
+}
+
+// The chainer chains what is written within about a second, and stops
+// cleanly after a last pass.
+func TestAuditChainer(t *testing.T) {
+	s := openStore(t)
+	ctx := ctxT(t)
+	chainer := s.StartAuditChainer(nil)
+	stopped := false
+	defer func() {
+		if !stopped {
+			chainer.Stop()
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		if err := s.AppendAudit(ctx, auditEntry(i, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	written := time.Now()
+	for {
+		res, err := s.VerifyAudit(ctx)
+		if err != nil || !res.OK {
+			t.Fatalf("VerifyAudit = %+v, %v", res, err)
+		}
+		if res.Unchained == 0 && res.Rows == 20 {
+			break
+		}
+		if time.Since(written) > 2*time.Second {
+			t.Fatalf("after %s: %+v, want every row chained", time.Since(written), res)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.AppendAudit(ctx, auditEntry(99, "")); err != nil {
+		t.Fatal(err)
+	}
+	chainer.Stop()
+	stopped = true
+	if res, err := s.VerifyAudit(ctx); err != nil || !res.OK || res.Rows != 21 || res.Unchained != 0 {
+		t.Fatalf("after Stop: %+v, %v; want the last row chained by the last pass", res, err)
 	}
 }

@@ -65,6 +65,9 @@ func TestAuditVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := st.ChainAudit(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	// In process.
 	t.Setenv("DATABASE_URL", dbURL)
@@ -72,7 +75,7 @@ func TestAuditVerify(t *testing.T) {
 	if err := run(ctx, []string{"audit", "verify"}, &out, &errOut); err != nil {
 		t.Fatalf("audit verify: %v\n%s", err, errOut.String())
 	}
-	if got := out.String(); got != "audit chain intact: 3 rows\n" {
+	if got := out.String(); got != "audit chain intact: 3 rows chained, 0 not chained yet\n" {
 		t.Fatalf("audit verify said %q", got)
 	}
 	if err := run(ctx, []string{"audit"}, &out, &errOut); !errors.Is(err, errUsage) {
@@ -82,6 +85,24 @@ func TestAuditVerify(t *testing.T) {
 	// As a process: exit status 0 while intact.
 	if code, text := homeward(t, dbURL, "audit verify"); code != 0 || !strings.Contains(text, "audit chain intact: 3 rows") {
 		t.Fatalf("intact chain: exit %d: %s", code, text)
+	}
+
+	// A row not chained yet is counted; one left unchained past a minute
+	// (no chainer running) fails.
+	if _, err := st.Pool.Exec(ctx, `INSERT INTO audit_log (at, action, outcome) VALUES (clock_timestamp(), 'episode.read', 'ok')`); err != nil {
+		t.Fatal(err)
+	}
+	if code, text := homeward(t, dbURL, "audit verify"); code != 0 || !strings.Contains(text, "audit chain intact: 3 rows chained, 1 not chained yet") {
+		t.Fatalf("a fresh unchained row: exit %d: %s", code, text)
+	}
+	if _, err := st.Pool.Exec(ctx, `INSERT INTO audit_log (at, action, outcome) VALUES (clock_timestamp() - interval '2 minutes', 'episode.read', 'ok')`); err != nil {
+		t.Fatal(err)
+	}
+	if code, text := homeward(t, dbURL, "audit verify"); code != 1 || !strings.Contains(text, "audit rows not chained, the oldest row 5: ") {
+		t.Fatalf("a stale unchained row: exit %d: %s", code, text)
+	}
+	if _, err := st.ChainAudit(ctx, 0); err != nil {
+		t.Fatal(err)
 	}
 
 	// Someone with the database's superuser edits row 2.

@@ -72,6 +72,9 @@ func (s *services) close() {
 // until ctx ends, then shuts down gracefully: the API stops taking requests
 // and finishes those in flight, the worker finishes running activities.
 func (s *services) serve(ctx context.Context, ln net.Listener, withWorker bool) error {
+	// Every process chains the audit rows written (by its requests or its
+	// activities); stopped last, after a final pass.
+	defer s.store.StartAuditChainer(s.log).Stop()
 	errc := make(chan error, 2)
 	stopMetrics, err := s.watch.serveMetrics(s.store)
 	if err != nil {

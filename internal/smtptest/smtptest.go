@@ -48,10 +48,11 @@ type Received struct {
 	To        []string // envelope recipients (RCPT TO), in order
 	Data      []byte   // the message exactly as received after DATA
 	Header    netmail.Header
-	Subject   string // RFC 2047-decoded
-	MessageID string // raw header value, including the angle brackets
-	Text      string // decoded first text/plain part, CRLF normalised to LF
-	HTML      string // decoded first text/html part, CRLF normalised to LF
+	Subject   string    // RFC 2047-decoded
+	MessageID string    // raw header value, including the angle brackets
+	Text      string    // decoded first text/plain part, CRLF normalised to LF
+	HTML      string    // decoded first text/html part, CRLF normalised to LF
+	At        time.Time // when the server accepted it
 }
 
 // Option configures a Server.
@@ -119,24 +120,37 @@ type Server struct {
 	changed   chan struct{} // closed and replaced whenever msgs grows
 	dataCalls int
 	closed    bool
+	close     func()
+	closeOnce sync.Once
 }
 
 // Start starts a server on 127.0.0.1:0; it is closed in t.Cleanup.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s, err := Listen(t.Logf, opts...)
+	if err != nil {
+		t.Fatalf("smtptest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Listen starts a server on 127.0.0.1:0 outside a test (the benchmark's
+// deadline storm); logf gets go-smtp's error log until Close.
+func Listen(logf func(format string, args ...any), opts ...Option) (*Server, error) {
 	s := &Server{changed: make(chan struct{})}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
 	for addr, code := range s.cfg.reject {
 		if code < 400 || code > 599 {
-			t.Fatalf("smtptest: WithRejectRecipient(%q, %d): code must be 4xx or 5xx", addr, code)
+			return nil, fmt.Errorf("WithRejectRecipient(%q, %d): code must be 4xx or 5xx", addr, code)
 		}
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("smtptest: listen: %v", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.addr = ln.Addr().String()
 
@@ -147,13 +161,13 @@ func Start(t testing.TB, opts ...Option) *Server {
 	srv.WriteTimeout = 30 * time.Second
 	srv.MaxMessageBytes = 10 << 20
 	srv.MaxRecipients = 100
-	srv.ErrorLog = &tbLogger{t: t, s: s}
+	srv.ErrorLog = &tbLogger{logf: logf, s: s}
 	s.srv = srv
 	if s.cfg.tls != tlsOff {
 		tlsCfg, pool, err := selfSigned()
 		if err != nil {
 			_ = ln.Close()
-			t.Fatalf("smtptest: certificate: %v", err)
+			return nil, fmt.Errorf("certificate: %w", err)
 		}
 		s.certPool = pool
 		if s.cfg.tls == tlsImplicit {
@@ -168,7 +182,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		defer close(done)
 		_ = srv.Serve(ln)
 	}()
-	t.Cleanup(func() {
+	s.close = func() {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
@@ -177,9 +191,12 @@ func Start(t testing.TB, opts ...Option) *Server {
 		// yet (Close right after Start); closing it here unblocks Serve.
 		_ = ln.Close()
 		<-done
-	})
-	return s
+	}
+	return s, nil
 }
+
+// Close stops the server; Start's servers are closed in t.Cleanup.
+func (s *Server) Close() { s.closeOnce.Do(s.close) }
 
 // Addr returns host:port.
 func (s *Server) Addr() string { return s.addr }
@@ -268,6 +285,7 @@ func (r Received) clone() Received {
 func (s *Server) record(r Received) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	r.At = time.Now()
 	s.msgs = append(s.msgs, r)
 	close(s.changed)
 	s.changed = make(chan struct{})
@@ -494,15 +512,15 @@ func selfSigned() (*tls.Config, *x509.CertPool, error) {
 // tbLogger forwards go-smtp's internal error log to the test log while the
 // test runs, and drops it afterwards (t.Logf after completion panics).
 type tbLogger struct {
-	t testing.TB
-	s *Server
+	logf func(format string, args ...any)
+	s    *Server
 }
 
 func (l *tbLogger) Printf(format string, v ...any) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	if !l.s.closed {
-		l.t.Logf("smtptest server: "+format, v...)
+		l.logf("smtptest server: "+format, v...)
 	}
 }
 
@@ -510,6 +528,6 @@ func (l *tbLogger) Println(v ...any) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	if !l.s.closed {
-		l.t.Logf("smtptest server: %s", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+		l.logf("smtptest server: %s", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 	}
 }

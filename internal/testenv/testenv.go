@@ -174,6 +174,9 @@ func Start(t testing.TB, opts Options) *Env {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatalf("testenv: migrate: %v", err)
 	}
+	// As in every Homeward process, the audit rows are chained behind the
+	// requests.
+	t.Cleanup(st.StartAuditChainer(nil).Stop)
 	e.Store = st
 	metrics.WatchWorkload(st, telemetry.WorkloadOptions{CacheFor: time.Nanosecond}) // tests read what they just did
 	ms := httptest.NewServer(metrics.Mux())
