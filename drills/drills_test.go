@@ -40,6 +40,7 @@ type team struct {
 	interviewerID string
 	managers      []store.User
 	manager       string
+	retried       atomic.Int64 // 503s that until retried
 }
 
 func newTeam(t *testing.T, env *testenv.Env) *team {
@@ -143,6 +144,7 @@ func (tm *team) until(t *testing.T, timeout time.Duration, method, path, token s
 			t.Errorf("%s %s: still 503 after %s", method, path, timeout)
 			return a
 		}
+		tm.retried.Add(1)
 		time.Sleep(500 * time.Millisecond)
 	}
 }

@@ -15,6 +15,7 @@ import (
 // coming back. The outage is longer than a minute, so the drill fails when
 // the retry backoff of escalation emails grows past a minute.
 func TestRelayRefusingThenBack(t *testing.T) {
+	t.Parallel() // it mostly waits out the outage
 	episodes := drill.Int(t, "HOMEWARD_DRILL_RELAY_EPISODES", 10)
 	outage := drill.Duration(t, "HOMEWARD_DRILL_RELAY_OUTAGE", 80*time.Second)
 	env := testenv.Start(t, testenv.Options{})
