@@ -17,7 +17,7 @@ test: vet workflowcheck
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -timeout 10m -tags dev ./cmd/homeward
 
-## drill: the fault drills (worker killed, PostgreSQL restarted, mail relay and Temporal down), about 5 minutes
+## drill: the fault drills (worker killed, PostgreSQL restarted, mail relay and Temporal down), about 3 minutes
 drill:
 	$(GO) test -count=1 -timeout 20m -tags drill ./drills/
 

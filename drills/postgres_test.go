@@ -25,6 +25,7 @@ import (
 // during the outage) with no row missing or doubled, and each escalation
 // email goes once.
 func TestPostgresRestarted(t *testing.T) {
+	t.Parallel() // the drills mostly wait out their outages: together they take as long as the longest
 	episodes := drill.Int(t, "HOMEWARD_DRILL_POSTGRES_EPISODES", 10)
 	outage := drill.Duration(t, "HOMEWARD_DRILL_POSTGRES_OUTAGE", 20*time.Second)
 	cluster, restart := ownCluster(t)

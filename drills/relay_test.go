@@ -15,7 +15,7 @@ import (
 // coming back. The outage is longer than a minute, so the drill fails when
 // the retry backoff of escalation emails grows past a minute.
 func TestRelayRefusingThenBack(t *testing.T) {
-	t.Parallel() // it mostly waits out the outage
+	t.Parallel() // the drills mostly wait out their outages: together they take as long as the longest
 	episodes := drill.Int(t, "HOMEWARD_DRILL_RELAY_EPISODES", 10)
 	outage := drill.Duration(t, "HOMEWARD_DRILL_RELAY_OUTAGE", 80*time.Second)
 	env := testenv.Start(t, testenv.Options{})

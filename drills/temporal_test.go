@@ -19,6 +19,7 @@ import (
 // same Idempotency-Key is recorded exactly once, all without restarting
 // Homeward.
 func TestTemporalUnreachable(t *testing.T) {
+	t.Parallel() // the drills mostly wait out their outages: together they take as long as the longest
 	episodes := drill.Int(t, "HOMEWARD_DRILL_TEMPORAL_EPISODES", 5)
 	outage := drill.Duration(t, "HOMEWARD_DRILL_TEMPORAL_OUTAGE", 30*time.Second)
 	const outcomeTimeout = 3 * time.Second

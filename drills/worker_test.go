@@ -20,6 +20,7 @@ import (
 // that was answered 2xx is in its episode once, every escalation went to
 // each manager exactly once, and every episode closes.
 func TestWorkerKilled(t *testing.T) {
+	t.Parallel() // the drills mostly wait out their outages: together they take as long as the longest
 	episodes := drill.Int(t, "HOMEWARD_DRILL_WORKER_EPISODES", 40)
 	kills := drill.Int(t, "HOMEWARD_DRILL_WORKER_KILLS", 3)
 	callers := drill.Int(t, "HOMEWARD_DRILL_WORKER_CALLERS", 5)
