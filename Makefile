@@ -4,7 +4,7 @@ export GOTOOLCHAIN := local
 # Temporal's determinism checker, pinned.
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 
-.PHONY: run test vet workflowcheck unit build user record-histories bench
+.PHONY: run test drill vet workflowcheck unit build user record-histories bench
 
 ## run: everything in one process: embedded Temporal, local PostgreSQL, email to .homeward/outbox
 ## (the development build: -tags dev links the embedded Temporal server and the local PostgreSQL)
@@ -17,9 +17,14 @@ test: vet workflowcheck
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -timeout 10m -tags dev ./cmd/homeward
 
+## drill: the fault drills (worker killed, PostgreSQL restarted, mail relay and Temporal down), about 3 minutes
+drill:
+	$(GO) test -count=1 -timeout 20m -tags drill ./drills/
+
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags dev ./cmd/homeward
+	$(GO) vet -tags drill ./drills/
 
 workflowcheck:
 	$(GO) run $(WORKFLOWCHECK) ./workflows/...

@@ -378,7 +378,12 @@ func (h *handlers) startEpisode(c *gin.Context, in workflows.EpisodeInput, commi
 	if in.AssignedInterviewer != "" {
 		memo[memoAssignee] = in.AssignedInterviewer
 	}
-	_, err := h.Temporal.ExecuteWorkflow(c.Request.Context(), client.StartWorkflowOptions{
+	// Bounded like an outcome: with Temporal unreachable the caller gets
+	// 503 and retries with the key, instead of waiting out the client's
+	// default 10-second RPC timeout.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), h.OutcomeTimeout)
+	defer cancel()
+	_, err := h.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       workflows.WorkflowID(in.EpisodeID),
 		TaskQueue:                                h.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,

@@ -59,15 +59,22 @@ func (w *episodeWorkflow) keepAnswered(n int) {
 	w.pending = append(w.pending[:0:0], w.pending[n:]...)
 }
 
-// escalationOptions: an escalation is retried for as long as it takes, with
-// backoff capped at half an hour, so a relay down for days delays it but
-// never loses it. The activity makes sure each recipient gets it once.
+// escalationOptions: an escalation is retried for as long as it takes, so a
+// relay down for days delays it but never loses it. The activity makes sure
+// each recipient gets it once. The backoff is capped at escalationRetryCap.
 func escalationOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute},
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: escalationRetryCap},
 	})
 }
+
+// escalationRetryCap: a safeguarding escalation must go within a minute of
+// the relay coming back. Trying every 30 seconds while it is down is cheap
+// (one refused connection per owed email), and a relay that is down is the
+// failure to expect. The retry policy is not part of what replay compares,
+// so running episodes take the new cap with no version marker.
+const escalationRetryCap = 30 * time.Second
 
 // reminderOptions: a reminder is worth sending for a day; after that the
 // contact attempt is long overdue and the escalations take over.

@@ -32,7 +32,8 @@ type recorder struct {
 	notes           []activities.NoteEpisodeInput
 	reports         []producedReport
 	reportsSent     []activities.SendReturnReportInput
-	relayDownOnce   bool // the first report email fails
+	relayDownOnce   bool      // the first report email fails
+	relayDownUntil  time.Time // escalation emails fail before then
 }
 
 func (r *recorder) NoteEpisodeForChild(_ context.Context, in activities.NoteEpisodeInput) (activities.NoteEpisodeResult, error) {
@@ -73,6 +74,9 @@ func (r *recorder) SendEscalation(_ context.Context, in activities.SendEscalatio
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.env.Now().UTC()
+	if now.Before(r.relayDownUntil) {
+		return activities.SendEscalationResult{}, errors.New("dial tcp 127.0.0.1:25: connect: connection refused")
+	}
 	r.escalations = append(r.escalations, sentEscalation{Action: in.Escalation.Action, Kind: in.Escalation.Kind, At: now, Reason: in.Escalation.Reason, DueAt: in.Escalation.DueAt})
 	return activities.SendEscalationResult{SentAt: now, Recipients: 2}, nil
 }

@@ -122,6 +122,11 @@ type Server struct {
 	closed    bool
 	close     func()
 	closeOnce sync.Once
+
+	ln          net.Listener   // nil while refusing
+	serving     sync.WaitGroup // the Serve loops
+	tlsListener bool
+	tlsConfig   *tls.Config
 }
 
 // Start starts a server on 127.0.0.1:0; it is closed in t.Cleanup.
@@ -170,6 +175,7 @@ func Listen(logf func(format string, args ...any), opts ...Option) (*Server, err
 			return nil, fmt.Errorf("certificate: %w", err)
 		}
 		s.certPool = pool
+		s.tlsConfig = tlsCfg
 		if s.cfg.tls == tlsImplicit {
 			ln = tls.NewListener(ln, tlsCfg)
 		} else {
@@ -177,22 +183,64 @@ func Listen(logf func(format string, args ...any), opts ...Option) (*Server, err
 		}
 	}
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
+	s.tlsListener = s.cfg.tls == tlsImplicit
+	s.serve(ln)
 	s.close = func() {
 		s.mu.Lock()
 		s.closed = true
+		ln := s.ln
 		s.mu.Unlock()
 		_ = srv.Close()
 		// go-smtp's Close misses a listener that Serve has not registered
 		// yet (Close right after Start); closing it here unblocks Serve.
-		_ = ln.Close()
-		<-done
+		if ln != nil {
+			_ = ln.Close()
+		}
+		s.serving.Wait()
 	}
 	return s, nil
+}
+
+func (s *Server) serve(ln net.Listener) {
+	s.ln = ln
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		_ = s.srv.Serve(ln)
+	}()
+}
+
+// Refuse closes the listening socket, so connections to Addr are refused
+// as by a relay that is down, until Accept. Sessions already open finish.
+func (s *Server) Refuse(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return
+	}
+	if err := s.ln.Close(); err != nil {
+		t.Fatalf("smtptest: refuse: %v", err)
+	}
+	s.ln = nil
+}
+
+// Accept listens again on the same address after Refuse.
+func (s *Server) Accept(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil || s.closed {
+		return
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		t.Fatalf("smtptest: accept again on %s: %v", s.addr, err)
+	}
+	if s.tlsListener {
+		ln = tls.NewListener(ln, s.tlsConfig)
+	}
+	s.serve(ln)
 }
 
 // Close stops the server; Start's servers are closed in t.Cleanup.

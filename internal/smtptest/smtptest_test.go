@@ -322,3 +322,30 @@ func TestTLSModes(t *testing.T) {
 		}
 	})
 }
+
+func TestRefuseThenAccept(t *testing.T) {
+	s := Start(t)
+	send := func() error {
+		c, err := smtp.Dial(s.Addr())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return send(t, c, "a@test", []string{"b@test"}, "Subject: x\r\n\r\nbody\r\n")
+	}
+	if err := send(); err != nil {
+		t.Fatalf("before Refuse: %v", err)
+	}
+	s.Refuse(t)
+	err := send()
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("while refusing: err = %v, want connection refused", err)
+	}
+	s.Accept(t)
+	if err := send(); err != nil {
+		t.Fatalf("after Accept: %v", err)
+	}
+	if n := len(s.Messages()); n != 2 {
+		t.Errorf("%d messages, want 2", n)
+	}
+}

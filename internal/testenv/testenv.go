@@ -78,6 +78,13 @@ type Options struct {
 	// telemetry.TracingWith a provider with an in-memory exporter); nil:
 	// no tracing.
 	Tracing *telemetry.Tracing
+	// DatabaseURL is the database to use instead of a fresh one on the
+	// shared test cluster (e.g. a cluster the test stops and starts).
+	DatabaseURL string
+	// TemporalVia, when set, maps the Temporal server's frontend address to
+	// the one the API and the Env's workers dial, e.g. a proxy the test can
+	// cut.
+	TemporalVia func(frontend string) string
 }
 
 // Env is a running Homeward.
@@ -91,6 +98,8 @@ type Env struct {
 	Policy    episode.Policy
 	TaskQueue string // unique to this Env
 	Namespace string
+	// DatabaseURL is the Env's database.
+	DatabaseURL string
 	// TemporalServer is the in-process Temporal server.
 	TemporalServer *temporaltest.TestServer
 	// API is the httptest server in front of the API.
@@ -163,10 +172,17 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	e.Temporal = e.TemporalServer.GetDefaultClient()
 	e.Namespace = e.TemporalServer.GetDefaultNamespace()
+	if opts.TemporalVia != nil {
+		e.Temporal = dialVia(t, opts.TemporalVia(e.TemporalServer.GetFrontendHostPort()), e.Namespace, encrypted(base, e.KeyRing))
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, pglocal.NewTestDatabase(t))
+	e.DatabaseURL = opts.DatabaseURL
+	if e.DatabaseURL == "" {
+		e.DatabaseURL = pglocal.NewTestDatabase(t)
+	}
+	st, err := store.Open(ctx, e.DatabaseURL)
 	if err != nil {
 		t.Fatalf("testenv: open store: %v", err)
 	}
@@ -234,6 +250,18 @@ func Start(t testing.TB, opts Options) *Env {
 		e.mu.Unlock()
 	}
 	return e
+}
+
+// dialVia connects a Temporal client to hostPort; it is closed in t.Cleanup.
+func dialVia(t testing.TB, hostPort, namespace string, o client.Options) client.Client {
+	t.Helper()
+	o.HostPort, o.Namespace = hostPort, namespace
+	c, err := client.Dial(o)
+	if err != nil {
+		t.Fatalf("testenv: dial Temporal at %s: %v", hostPort, err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
 
 // StartWorker starts another worker on the Env's task queue. stop may be
