@@ -91,8 +91,14 @@ func (tm *team) open(t *testing.T, returnedAt time.Time) string {
 // waitFor polls the episode until cond holds, and returns it.
 func (tm *team) waitFor(t *testing.T, id, what string, cond func(ep map[string]any) bool) map[string]any {
 	t.Helper()
+	return tm.waitUpTo(t, 20*time.Second, id, what, cond)
+}
+
+// waitUpTo is waitFor with its own patience.
+func (tm *team) waitUpTo(t *testing.T, limit time.Duration, id, what string, cond func(ep map[string]any) bool) map[string]any {
+	t.Helper()
 	var ep map[string]any
-	testenv.Eventually(t, 20*time.Second, "episode "+what, func() bool {
+	testenv.Eventually(t, limit, "episode "+what, func() bool {
 		status, raw := tm.env.Do(t, "GET", "/v1/episodes/"+id, tm.coordinator, nil)
 		if status != 200 {
 			return false
@@ -282,7 +288,9 @@ func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 		status, raw = env.Do(t, "POST", p+"/interview", tm.interviewer, held, "Idempotency-Key", "held-1")
 		return status == 200
 	})
-	tm.waitFor(t, id, "carries on after the new worker starts", hasStatus(episode.StatusInterviewHeld))
+	// A save handed to the stopped worker's last poll is given again once
+	// its 30-second start-to-close timeout passes: allow for that.
+	tm.waitUpTo(t, 45*time.Second, id, "carries on after the new worker starts", hasStatus(episode.StatusInterviewHeld))
 	msgs := env.SMTP.WaitFor(t, 2, 30*time.Second)
 	for _, m := range msgs {
 		if m.Header.Get("X-Homeward-Escalation") != "safeguarding_concern" {
