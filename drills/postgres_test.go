@@ -71,7 +71,7 @@ func TestPostgresRestarted(t *testing.T) {
 	}
 	t.Logf("PostgreSQL down %s; records caught up %s after it came back", outage, time.Since(back).Round(time.Second))
 	wantEmails(t, env, 4*episodes, time.Minute)
-	tm.escalationsOnce(t, want)
+	tm.escalationsOnce(t, want, 0)
 	tm.wantEpisodeCount(t, episodes)
 }
 

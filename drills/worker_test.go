@@ -84,7 +84,7 @@ func TestWorkerKilled(t *testing.T) {
 		want[id] = []string{"deadline_warning", "deadline_breached"}
 	}
 	wantEmails(t, env, 4*episodes, time.Minute)
-	tm.escalationsOnce(t, want)
+	tm.escalationsOnce(t, want, kills) // at most one email cut short per kill
 	for i, id := range ids {
 		tm.until(t, time.Minute, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "moved_out_of_area"}, fmt.Sprintf("close-%d", i))
 	}

@@ -54,6 +54,18 @@ var episodeLink = regexp.MustCompile(`/episodes/([0-9a-f-]{36})`)
 // (from the link the email carries: it names no child), kind and recipient.
 func Escalations(msgs []smtptest.Received) map[Sent]int {
 	out := map[Sent]int{}
+	for k, ids := range EscalationIDs(msgs) {
+		for _, n := range ids {
+			out[k] += n
+		}
+	}
+	return out
+}
+
+// EscalationIDs is Escalations by Message-ID: a resend of the same email
+// carries the same one, so a mail client shows it once.
+func EscalationIDs(msgs []smtptest.Received) map[Sent]map[string]int {
+	out := map[Sent]map[string]int{}
 	for _, m := range msgs {
 		kind := m.Header.Get("X-Homeward-Escalation")
 		if kind == "" {
@@ -64,7 +76,11 @@ func Escalations(msgs []smtptest.Received) map[Sent]int {
 			ep = sm[1]
 		}
 		for _, to := range m.To {
-			out[Sent{Episode: ep, Kind: kind, To: to}]++
+			k := Sent{Episode: ep, Kind: kind, To: to}
+			if out[k] == nil {
+				out[k] = map[string]int{}
+			}
+			out[k][m.MessageID]++
 		}
 	}
 	return out
