@@ -101,7 +101,11 @@ func (h *handlers) visible(ctx context.Context, caller store.Caller, id string) 
 	// No worker answers now: the memo names the commissioner and the
 	// interviewer assigned at opening. A later assignment is not known
 	// until a worker answers: that is temporary, so not a 404.
-	desc, err := h.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(id), "")
+	// Bounded like the query: with Temporal unreachable the client would
+	// otherwise wait its own 10 seconds, past the outcome's timeout.
+	dctx, cancel := context.WithTimeout(ctx, h.QueryTimeout)
+	defer cancel()
+	desc, err := h.Temporal.DescribeWorkflowExecution(dctx, workflows.WorkflowID(id), "")
 	if err != nil {
 		if isNotFound(err) {
 			return false, "", nil

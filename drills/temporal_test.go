@@ -125,21 +125,31 @@ func (tm *team) waitAttempts(t *testing.T, id string, n int) {
 // wantEpisodeCount checks the case records list n episodes, each once.
 func (tm *team) wantEpisodeCount(t *testing.T, n int) {
 	t.Helper()
-	a := tm.until(t, 30*time.Second, "GET", "/v1/episodes?limit=200", tm.coordinator, nil, "")
-	var list struct {
-		Episodes []struct {
-			ID string `json:"id"`
-		} `json:"episodes"`
-	}
-	if err := jsonUnmarshal(a.body, &list); err != nil {
-		t.Fatalf("episode list: %v", err)
-	}
-	seen := map[string]bool{}
-	for _, e := range list.Episodes {
-		if seen[e.ID] {
-			t.Errorf("episode %s listed twice", e.ID)
+	// The records list an episode opened a moment ago once its first save
+	// lands: wait for it, and never accept one listed twice.
+	var seen map[string]bool
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		a := tm.until(t, 30*time.Second, "GET", "/v1/episodes?limit=200", tm.coordinator, nil, "")
+		var list struct {
+			Episodes []struct {
+				ID string `json:"id"`
+			} `json:"episodes"`
 		}
-		seen[e.ID] = true
+		if err := jsonUnmarshal(a.body, &list); err != nil {
+			t.Fatalf("episode list: %v", err)
+		}
+		seen = map[string]bool{}
+		for _, e := range list.Episodes {
+			if seen[e.ID] {
+				t.Fatalf("episode %s listed twice", e.ID)
+			}
+			seen[e.ID] = true
+		}
+		if len(seen) >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	if len(seen) != n {
 		t.Errorf("%d episodes listed, want %d", len(seen), n)
