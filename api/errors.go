@@ -9,6 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
+	grpccodes "google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 
 	"homeward/store"
 )
@@ -91,13 +93,31 @@ const retryAfter = "5"
 // client never sees the error's text.
 func (h *handlers) serverError(c *gin.Context, op string, err error) {
 	status, message := http.StatusInternalServerError, "internal error"
-	if unavailable(err) {
+	switch {
+	case cutShort(err):
+		// The caller went away or Homeward is shutting down: nothing is
+		// wrong, and a caller still listening may retry elsewhere.
+		h.log.WarnContext(c.Request.Context(), "Request cut short",
+			"request_id", requestID(c), "route", c.FullPath(), "op", op, "error", err)
+		abort(c, http.StatusServiceUnavailable, shuttingDown)
+		return
+	case unavailable(err):
 		status = http.StatusServiceUnavailable
 		message = "Homeward is temporarily unavailable: a service it depends on cannot be reached. Retrying the request is safe; try again in a few seconds."
 	}
 	h.log.ErrorContext(c.Request.Context(), "Request failed",
 		"request_id", requestID(c), "route", c.FullPath(), "op", op, "status", status, "error", err)
 	abort(c, status, message)
+}
+
+const shuttingDown = "The request was cut short before it finished. Retrying the request is safe; try again in a few seconds."
+
+// cutShort reports whether err means the request itself was cancelled: its
+// caller went away, or the server is shutting down and closed its Temporal
+// connection under it.
+func cutShort(err error) bool {
+	var cancelled *serviceerror.Canceled
+	return errors.Is(err, context.Canceled) || errors.As(err, &cancelled) || grpcstatus.Code(err) == grpccodes.Canceled
 }
 
 // unavailable reports whether err means a dependency (PostgreSQL, Temporal,
