@@ -4,7 +4,7 @@
 //
 //	go run ./bench                       # 2,000 episodes, 50 callers
 //	go run ./bench -count 200 -concurrency 10 -cpuprofile cpu.pprof
-//	go run ./bench -sleeping 100000      # the scale run
+//	go run ./bench -sleeping 100000 -rate 40   # the scale run
 //	go run ./bench -storm 1000           # the deadline storm
 //
 // It prints rate, p50 and p99 of (a) starting an episode-shaped workflow
@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -50,9 +52,11 @@ func main() {
 
 type config struct {
 	count, concurrency int
-	sleeping           int // scale run: episodes left sleeping; 0 skips it
-	storm              int // deadline storm: episodes due in one second; 0 skips it
+	sleeping           int     // scale run: episodes left sleeping; 0 skips it
+	openRate           float64 // scale run: episodes opened a second; 0 as fast as the callers go
+	storm              int     // deadline storm: episodes due in one second; 0 skips it
 	cpuProfile         string
+	pprofListen        string
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -62,13 +66,15 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.count, "count", 2000, "episodes per measurement")
 	fs.IntVar(&c.concurrency, "concurrency", 50, "callers at once")
 	fs.IntVar(&c.sleeping, "sleeping", 0, "scale run: open this many episodes, then measure RSS and the board query")
+	fs.Float64Var(&c.openRate, "rate", 0, "scale run: open this many episodes a second (0: as fast as the callers go)")
 	fs.IntVar(&c.storm, "storm", 0, "deadline storm: this many episodes whose offer deadlines fall in the same second")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the Homeward measurement here")
+	fs.StringVar(&c.pprofListen, "pprof", "", "serve net/http/pprof at this address (e.g. 127.0.0.1:6060) to profile a long run while it runs")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if c.count < 1 || c.concurrency < 1 || c.sleeping < 0 || c.storm < 0 {
-		return c, errors.New("count and concurrency must be at least 1, sleeping and storm not negative")
+	if c.count < 1 || c.concurrency < 1 || c.sleeping < 0 || c.storm < 0 || c.openRate < 0 {
+		return c, errors.New("count and concurrency must be at least 1, sleeping, rate and storm not negative")
 	}
 	return c, nil
 }
@@ -79,6 +85,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if cfg.pprofListen != "" {
+		// Everything runs in this process, so one profile shows the Temporal
+		// server, the API, the worker and the load together.
+		go func() { log.Warn("pprof stopped", "error", http.ListenAndServe(cfg.pprofListen, nil)) }()
+	}
 	dir, err := os.MkdirTemp("", "homeward-bench-")
 	if err != nil {
 		return err

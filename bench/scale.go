@@ -8,7 +8,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"homeward/internal/smtptest"
 )
@@ -21,28 +24,89 @@ import (
 // (10,000 workflows) and pollers.
 func runScale(ctx context.Context, hw *homeward, cfg config, out io.Writer) error {
 	returned := time.Now().Add(-time.Hour)
+	var done atomic.Int64
+	stop := reportProgress(ctx, hw, out, &done)
+	limit := rate.NewLimiter(rate.Inf, 1)
+	if cfg.openRate > 0 {
+		limit = rate.NewLimiter(rate.Limit(cfg.openRate), 1)
+	}
 	opened := measure(ctx, "scale: POST /v1/episodes", cfg.sleeping, cfg.concurrency, func(ctx context.Context, i int) error {
-		_, err := hw.open(ctx, 1_000_000+i, returned)
-		return err
-	})
-	// The board reads the records: let the projections catch up first.
-	var open int64
-	for wait := time.Now().Add(5 * time.Minute); ; time.Sleep(time.Second) {
-		if err := hw.store.Pool.QueryRow(ctx, `SELECT count(*) FROM episodes WHERE status <> 'closed'`).Scan(&open); err != nil {
+		if err := limit.Wait(ctx); err != nil {
 			return err
 		}
-		if open >= int64(cfg.sleeping-opened.errors) || time.Now().After(wait) || ctx.Err() != nil {
-			break
-		}
-	}
-	board := measure(ctx, "board: GET /v1/episodes?open=true&limit=50", 200, 1, func(ctx context.Context, i int) error {
-		return hw.do(ctx, "GET", "/v1/episodes?open=true&limit=50", hw.coordinator, nil, 200, nil)
+		_, err := hw.open(ctx, 1_000_000+i, returned)
+		done.Add(1)
+		return err
 	})
+	// The board reads the records: let the projections catch up first, for
+	// as long as they make progress.
+	open, err := waitForRecords(ctx, hw, int64(cfg.sleeping-opened.errors))
+	stop()
+	if err != nil {
+		return err
+	}
+	boards := []string{"/v1/episodes?open=true&limit=50", "/v1/episodes?status=awaiting_contact&limit=50"}
+	var board []figures
+	for _, q := range boards {
+		board = append(board, measure(ctx, "board: GET "+q, 200, 1, func(ctx context.Context, i int) error {
+			return hw.do(ctx, "GET", q, hw.coordinator, nil, 200, nil)
+		}))
+	}
 	runtime.GC()
 	fmt.Fprintf(out, "\nScale: %d episodes opened at %.1f/s (%d errors); %d open in the records\n", cfg.sleeping, opened.rate(), opened.errors, open)
-	fmt.Fprintf(out, "process RSS %s (Temporal server, API and worker together); Go heap in use %s\n", rss(), heapInUse())
-	fmt.Fprintf(out, "board query, one caller, 200 times: p50 %s, p95 %s (goal p95 < 100 ms)\n", ms(board.p50), ms(percentileOf(board, 0.95)))
+	fmt.Fprintf(out, "process RSS %s, peak %s (Temporal server, API and worker together); Go heap in use %s\n", rss(), procStatus("VmHWM:"), heapInUse())
+	for i, q := range boards {
+		fmt.Fprintf(out, "board GET %s, one caller, 200 times: p50 %s, p95 %s (goal p95 < 100 ms)\n", q, ms(board[i].p50), ms(percentileOf(board[i], 0.95)))
+	}
 	return ctx.Err()
+}
+
+// waitForRecords waits until the records hold want open episodes, or
+// stop growing for two minutes, and returns how many they hold.
+func waitForRecords(ctx context.Context, hw *homeward, want int64) (int64, error) {
+	var open, before int64
+	moved := time.Now()
+	for ctx.Err() == nil {
+		if err := hw.store.Pool.QueryRow(ctx, `SELECT count(*) FROM episodes WHERE status <> 'closed'`).Scan(&open); err != nil {
+			return open, err
+		}
+		if open > before {
+			before, moved = open, time.Now()
+		}
+		if open >= want || time.Since(moved) > 2*time.Minute {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	return open, ctx.Err()
+}
+
+// reportProgress prints, every 30 seconds of a long scale run, how many
+// episodes are opened, the rate over those 30 seconds, how many the records
+// hold and the process's RSS, so a slowdown shows when it starts.
+func reportProgress(ctx context.Context, hw *homeward, out io.Writer, done *atomic.Int64) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(30 * time.Second)
+		defer tick.Stop()
+		start, last := time.Now(), int64(0)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			n := done.Load()
+			var records int64
+			_ = hw.store.Pool.QueryRow(ctx, `SELECT count(*) FROM episodes`).Scan(&records)
+			fmt.Fprintf(out, "  %s: %d opened, %.1f/s in the last 30 s; %d in the records; RSS %s\n",
+				time.Since(start).Round(time.Second), n, float64(n-last)/30, records, rss())
+			last = n
+		}
+	}()
+	return func() { cancel(); <-finished }
 }
 
 // percentileOf is kept by measure only for p50 and p99; the board needs
@@ -54,13 +118,17 @@ func percentileOf(f figures, p float64) time.Duration {
 	return percentile(f.samples, p)
 }
 
-func rss() string {
+func rss() string { return procStatus("VmRSS:") }
+
+// procStatus is a memory figure of this process's /proc status (VmRSS:
+// resident now, VmHWM: the most it has been).
+func procStatus(field string) string {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return "unknown"
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 			return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
 		}
