@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -172,6 +173,19 @@ func TestManagerPages(t *testing.T) {
 		p = b.get("/audit?episode_id=nope")
 		if !strings.Contains(p.Body, `id="f-episode-id-error"`) || !strings.Contains(p.Body, "must be a uuid") || !strings.Contains(p.Body, `value="nope"`) {
 			t.Fatalf("a malformed episode id: want the API's reason beside the field:\n%s", p.Body)
+		}
+		// More entries than a page holds: the pager links on and back.
+		for range 26 {
+			s.episodeCount(t, otherTok)
+		}
+		p = b.get("/audit?user_id=" + other.ID)
+		next := regexp.MustCompile(`<a href="([^"]+)">Next page</a>`).FindStringSubmatch(p.Body)
+		if next == nil || !strings.Contains(p.Body, "<span>Page 1</span>") || strings.Contains(p.Body, "Previous page") {
+			t.Fatalf("audit of more entries than a page: want page 1 with a link to the next only:\n%s", p.Body)
+		}
+		p = b.get(html.UnescapeString(next[1]))
+		if !strings.Contains(p.Body, "<span>Page 2</span>") || !strings.Contains(p.Body, "Previous page") || strings.Contains(p.Body, "Next page") {
+			t.Fatalf("audit page 2: want a link back and none on:\n%s", p.Body)
 		}
 		london, _ := time.LoadLocation("Europe/London")
 		later := time.Now().In(london).Add(2 * time.Hour).Format("2006-01-02T15:04")
