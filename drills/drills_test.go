@@ -21,7 +21,6 @@ import (
 	"homeward/internal/drill"
 	"homeward/internal/pglocal"
 	"homeward/internal/testenv"
-	"homeward/store"
 )
 
 func TestMain(m *testing.M) {
@@ -31,29 +30,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// team is a coordinator, an interviewer and the two managers every
-// escalation goes to.
+// team is the people of one drill and the service they use.
 type team struct {
-	env           *testenv.Env
-	coordinator   string
-	interviewer   string
-	interviewerID string
-	managers      []store.User
-	manager       string
-	retried       atomic.Int64 // 503s that until retried
+	env *testenv.Env
+	testenv.Team
+	retried atomic.Int64 // 503s that until retried
 }
 
 func newTeam(t *testing.T, env *testenv.Env) *team {
-	tm := &team{env: env}
-	_, tm.coordinator = env.AddUser(t, store.RoleCoordinator)
-	u, tok := env.AddUser(t, store.RoleInterviewer)
-	tm.interviewer, tm.interviewerID = tok, u.ID
-	for i := 0; i < 2; i++ {
-		m, tok := env.AddUser(t, store.RoleManager)
-		tm.managers = append(tm.managers, m)
-		tm.manager = tok
-	}
-	return tm
+	return &team{env: env, Team: env.AddTeam(t)}
 }
 
 // answer is one HTTP exchange with the API.
@@ -149,28 +134,13 @@ func (tm *team) until(t *testing.T, timeout time.Duration, method, path, token s
 	}
 }
 
-// referrals makes each referral's child a new one (another date of birth).
-var referrals atomic.Int64
-
-func referral(returnedAt time.Time) map[string]any {
-	dob := time.Date(2011, 4, 5, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(referrals.Add(1)))
-	return map[string]any{
-		"child":               map[string]any{"first_name": "Riley", "last_name": "Example", "date_of_birth": dob.Format(time.DateOnly)},
-		"reported_missing_at": rfc(returnedAt.Add(-20 * time.Hour)),
-		"returned_at":         rfc(returnedAt),
-		"police_reference":    "PR-1234",
-		"risk_grade":          "medium",
-		"category":            "missing",
-		"looked_after":        true,
-		"contact":             map[string]any{"child_mobile": "07700 900123", "address": "1 Example Road"},
-	}
-}
+func referral(returnedAt time.Time) map[string]any { return testenv.Referral(returnedAt) }
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // episode reads an episode as the case records hold it.
 func (tm *team) episode(id string) (map[string]any, bool) {
-	a := tm.call("GET", "/v1/episodes/"+id, tm.coordinator, nil, "")
+	a := tm.call("GET", "/v1/episodes/"+id, tm.Coordinator, nil, "")
 	if !a.ok() {
 		return nil, false
 	}
@@ -185,7 +155,7 @@ func (tm *team) open(t *testing.T, returnedAt time.Time, key string, timeout tim
 
 // openWith opens the episode of body, retrying with its key.
 func (tm *team) openWith(t *testing.T, body map[string]any, key string, timeout time.Duration) string {
-	a := tm.until(t, timeout, "POST", "/v1/episodes", tm.coordinator, body, key)
+	a := tm.until(t, timeout, "POST", "/v1/episodes", tm.Coordinator, body, key)
 	var out struct {
 		ID string `json:"id"`
 	}
@@ -207,7 +177,7 @@ func (tm *team) escalationsOnce(t *testing.T, want map[string][]string, resends 
 	extra := 0
 	for ep, kinds := range want {
 		for _, kind := range kinds {
-			for _, m := range tm.managers {
+			for _, m := range tm.Managers {
 				k := drill.Sent{Episode: ep, Kind: kind, To: m.Email}
 				seen[k] = true
 				n := 0

@@ -39,8 +39,8 @@ func TestPostgresRestarted(t *testing.T) {
 	want := map[string][]string{}
 	for i := 0; i < episodes; i++ {
 		id := tm.open(t, returned, "", 30*time.Second)
-		tm.until(t, 30*time.Second, "POST", "/v1/episodes/"+id+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID}, "")
-		tm.until(t, 30*time.Second, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.interviewer, attemptAt(returned, 1), fmt.Sprintf("first-%d", i))
+		tm.until(t, 30*time.Second, "POST", "/v1/episodes/"+id+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID}, "")
+		tm.until(t, 30*time.Second, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.Interviewer, attemptAt(returned, 1), fmt.Sprintf("first-%d", i))
 		ids = append(ids, id)
 		want[id] = []string{"deadline_warning", "deadline_breached"}
 	}
@@ -62,7 +62,7 @@ func TestPostgresRestarted(t *testing.T) {
 		return tm.call("GET", "/readyz", "", nil, "").status == http.StatusOK
 	})
 	for i, id := range ids {
-		tm.until(t, time.Minute, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.interviewer, attemptAt(returned, 2), fmt.Sprintf("second-%d", i))
+		tm.until(t, time.Minute, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.Interviewer, attemptAt(returned, 2), fmt.Sprintf("second-%d", i))
 	}
 	for _, id := range ids {
 		tm.waitAttempts(t, id, 2)
@@ -83,11 +83,11 @@ func attemptAt(returned time.Time, n int) map[string]any {
 func (tm *team) wantDown(t *testing.T, id string, outcome map[string]any, key string) {
 	t.Helper()
 	for what, a := range map[string]answer{
-		"board":         tm.call("GET", "/v1/episodes?limit=50", tm.coordinator, nil, ""),
-		"episode":       tm.call("GET", "/v1/episodes/"+id, tm.coordinator, nil, ""),
-		"outcome":       tm.call("POST", "/v1/episodes/"+id+"/contact-attempts", tm.interviewer, outcome, key),
+		"board":         tm.call("GET", "/v1/episodes?limit=50", tm.Coordinator, nil, ""),
+		"episode":       tm.call("GET", "/v1/episodes/"+id, tm.Coordinator, nil, ""),
+		"outcome":       tm.call("POST", "/v1/episodes/"+id+"/contact-attempts", tm.Interviewer, outcome, key),
 		"unknown token": tm.call("GET", "/v1/episodes?limit=50", "hw_"+strconv.FormatInt(time.Now().UnixNano(), 36), nil, ""),
-		"referral":      tm.call("POST", "/v1/episodes", tm.coordinator, referral(time.Now().Add(-time.Hour)), ""),
+		"referral":      tm.call("POST", "/v1/episodes", tm.Coordinator, referral(time.Now().Add(-time.Hour)), ""),
 	} {
 		if a.status != http.StatusServiceUnavailable {
 			t.Errorf("%s with PostgreSQL down: %d %s, want 503", what, a.status, a.body)

@@ -36,7 +36,7 @@ func TestTemporalUnreachable(t *testing.T) {
 	var ids []string
 	for i := 0; i < episodes; i++ {
 		id := tm.open(t, returned, "", 30*time.Second)
-		tm.until(t, 30*time.Second, "POST", "/v1/episodes/"+id+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID}, "")
+		tm.until(t, 30*time.Second, "POST", "/v1/episodes/"+id+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID}, "")
 		ids = append(ids, id)
 	}
 	attempt := func(n int) map[string]any {
@@ -51,10 +51,10 @@ func TestTemporalUnreachable(t *testing.T) {
 	for round, at := range []time.Duration{0, outage / 2} {
 		time.Sleep(time.Until(down.Add(at)))
 		for i, id := range ids {
-			a := tm.call("POST", "/v1/episodes/"+id+"/contact-attempts", tm.interviewer, attempt(1), fmt.Sprintf("first-%d", i))
+			a := tm.call("POST", "/v1/episodes/"+id+"/contact-attempts", tm.Interviewer, attempt(1), fmt.Sprintf("first-%d", i))
 			tm.wantUnavailable(t, a, outcomeTimeout, "outcome, round %d", round)
 		}
-		a := tm.call("POST", "/v1/episodes", tm.coordinator, late, "opened-while-down")
+		a := tm.call("POST", "/v1/episodes", tm.Coordinator, late, "opened-while-down")
 		tm.wantUnavailable(t, a, outcomeTimeout, "referral, round %d", round)
 		if a := tm.call("GET", "/readyz", "", nil, ""); a.status != http.StatusServiceUnavailable {
 			t.Errorf("readiness with Temporal unreachable = %d %s, want 503", a.status, a.body)
@@ -68,8 +68,8 @@ func TestTemporalUnreachable(t *testing.T) {
 		return tm.call("GET", "/readyz", "", nil, "").status == http.StatusOK
 	})
 	for i, id := range ids {
-		tm.until(t, 90*time.Second, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.interviewer, attempt(1), fmt.Sprintf("first-%d", i))
-		tm.until(t, 30*time.Second, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.interviewer, attempt(2), fmt.Sprintf("second-%d", i))
+		tm.until(t, 90*time.Second, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.Interviewer, attempt(1), fmt.Sprintf("first-%d", i))
+		tm.until(t, 30*time.Second, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.Interviewer, attempt(2), fmt.Sprintf("second-%d", i))
 	}
 	opened := tm.openWith(t, late, "opened-while-down", 90*time.Second)
 	t.Logf("Temporal unreachable for %s; recovered %s after it came back", outage, time.Since(back).Round(time.Second))
@@ -130,7 +130,7 @@ func (tm *team) wantEpisodeCount(t *testing.T, n int) {
 	var seen map[string]bool
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		a := tm.until(t, 30*time.Second, "GET", "/v1/episodes?limit=200", tm.coordinator, nil, "")
+		a := tm.until(t, 30*time.Second, "GET", "/v1/episodes?limit=200", tm.Coordinator, nil, "")
 		var list struct {
 			Episodes []struct {
 				ID string `json:"id"`

@@ -82,7 +82,7 @@ func TestWorkerKilled(t *testing.T) {
 		tm.waitAttempts(t, id, 2)
 		// A kill in the middle of sending waits out the activity's timeout.
 		want[id] = tm.waitDeadlineEscalations(t, id, 4*time.Minute)
-		emails += len(want[id]) * len(tm.managers)
+		emails += len(want[id]) * len(tm.Managers)
 		if len(want[id]) == 1 {
 			skipped++
 		}
@@ -94,7 +94,7 @@ func TestWorkerKilled(t *testing.T) {
 	wantEmails(t, env, emails, time.Minute)
 	tm.escalationsOnce(t, want, kills) // at most one email cut short per kill
 	for i, id := range ids {
-		tm.until(t, time.Minute, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "moved_out_of_area"}, fmt.Sprintf("close-%d", i))
+		tm.until(t, time.Minute, "POST", "/v1/episodes/"+id+"/closure", tm.Coordinator, map[string]any{"reason": "moved_out_of_area"}, fmt.Sprintf("close-%d", i))
 	}
 	for _, id := range ids {
 		tm.waitStatus(t, id, "closed")
@@ -106,7 +106,7 @@ func TestWorkerKilled(t *testing.T) {
 func (tm *team) drive(t *testing.T, i int, returned time.Time) string {
 	const patience = 5 * time.Minute
 	body := referral(returned)
-	a := tm.until(t, patience, "POST", "/v1/episodes", tm.coordinator, body, fmt.Sprintf("open-%d", i))
+	a := tm.until(t, patience, "POST", "/v1/episodes", tm.Coordinator, body, fmt.Sprintf("open-%d", i))
 	var out struct {
 		ID string `json:"id"`
 	}
@@ -114,9 +114,9 @@ func (tm *team) drive(t *testing.T, i int, returned time.Time) string {
 		return ""
 	}
 	p := "/v1/episodes/" + out.ID
-	tm.until(t, patience, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID}, fmt.Sprintf("assign-%d", i))
+	tm.until(t, patience, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID}, fmt.Sprintf("assign-%d", i))
 	for n := 1; n <= 2; n++ {
-		tm.until(t, patience, "POST", p+"/contact-attempts", tm.interviewer, attemptAt(returned, n), fmt.Sprintf("attempt-%d-%d", i, n))
+		tm.until(t, patience, "POST", p+"/contact-attempts", tm.Interviewer, attemptAt(returned, n), fmt.Sprintf("attempt-%d-%d", i, n))
 	}
 	return out.ID
 }

@@ -114,7 +114,7 @@ func protoBytes(t *testing.T, msg proto.Message) []byte {
 }
 
 func closeEpisode(t *testing.T, tm *team, id, canary string) {
-	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "other", "details": "details " + canary})
+	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.Coordinator, map[string]any{"reason": "other", "details": "details " + canary})
 	tm.waitFor(t, id, "closes", hasStatus(episode.StatusClosed))
 }
 
@@ -138,10 +138,10 @@ func TestCanaryNeverStoredInTheClear(t *testing.T) {
 	// Returned almost 72 hours ago: the warning goes at once (and fails
 	// once), the breach a few seconds later.
 	returned := time.Now().UTC().Add(-72*time.Hour + 3*time.Second)
-	body := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, canaryReferral(canary, returned))
+	body := tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, canaryReferral(canary, returned))
 	id := body["id"].(string)
 	p := "/v1/episodes/" + id
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID})
 	testenv.Eventually(t, 30*time.Second, "the breach is emailed", func() bool {
 		for _, m := range env.SMTP.Messages() {
 			if m.Header.Get("X-Homeward-Escalation") == "deadline_breached" {
@@ -152,9 +152,9 @@ func TestCanaryNeverStoredInTheClear(t *testing.T) {
 	})
 
 	now := time.Now().UTC().Truncate(time.Second)
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(now.Add(-time.Minute)), "notes": "voicemail " + canary})
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now), "notes": "replied " + canary})
-	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(now.Add(-time.Minute)), "notes": "voicemail " + canary})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now), "notes": "replied " + canary})
+	tm.must(t, 200, "POST", p+"/interview", tm.Interviewer, map[string]any{
 		"outcome": "held", "held_at": rfc(now), "venue": "school",
 		"record": map[string]any{
 			"push_factors": []string{"push " + canary}, "pull_factors": []string{"pull " + canary},
@@ -286,7 +286,7 @@ func TestCanaryNeverStoredInTheClear(t *testing.T) {
 		// Only the provider's admins: the codec opens every commissioner's payloads.
 		_, commissionerAdmin := env.AddUser(t, store.RoleAdmin)
 		_, admin := env.AddUserIn(t, store.RoleAdmin, "")
-		for _, tok := range []string{tm.interviewer, tm.coordinator, tm.manager, commissionerAdmin} {
+		for _, tok := range []string{tm.Interviewer, tm.Coordinator, tm.Manager, commissionerAdmin} {
 			if status, _ := env.Do(t, "POST", "/v1/codec/decode", tok, req); status != 403 {
 				t.Fatalf("decode as a commissioner's staff = %d, want 403", status)
 			}
@@ -405,7 +405,7 @@ func TestCanarySearchFindsPlaintext(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{PlaintextPayloads: true})
 	tm := newTeam(t, env)
 	canary := newCanary(t)
-	body := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, canaryReferral(canary, time.Now().UTC().Add(-time.Hour)))
+	body := tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, canaryReferral(canary, time.Now().UTC().Add(-time.Hour)))
 	id := body["id"].(string)
 	closeEpisode(t, tm, id, canary)
 	hist := rawHistory(t, env, workflows.WorkflowID(id))
@@ -427,8 +427,8 @@ func TestKeyRotationMidEpisode(t *testing.T) {
 	oldID := env.KeyRing.Current()
 	id := tm.open(t, time.Now().UTC().Add(-2*time.Hour))
 	p := "/v1/episodes/" + id
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(time.Now().Add(-time.Minute))})
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(time.Now().Add(-time.Minute))})
 	tm.waitFor(t, id, "records the first attempt", func(ep map[string]any) bool {
 		a, _ := ep["contact_attempts"].([]any)
 		return len(a) == 1
@@ -474,9 +474,9 @@ func TestKeyRotationMidEpisode(t *testing.T) {
 			t.Fatalf("POST %s through the rotated API: %d %s", path, resp.StatusCode, answer)
 		}
 	}
-	viaRotated(tm.interviewer, p+"/contact-attempts", map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	viaRotated(tm.Interviewer, p+"/contact-attempts", map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
 	tm.waitFor(t, id, "records the offer under the new key", hasStatus(episode.StatusOfferAccepted))
-	viaRotated(tm.coordinator, p+"/closure", map[string]any{"reason": "other", "details": "rotation"})
+	viaRotated(tm.Coordinator, p+"/closure", map[string]any{"reason": "other", "details": "rotation"})
 	_ = closedHistory(t, env, workflows.WorkflowID(id))
 
 	hist := rawHistory(t, env, workflows.WorkflowID(id))

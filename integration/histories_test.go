@@ -144,7 +144,7 @@ func closedHistory(t *testing.T, env *testenv.Env, workflowID string) *historypb
 func breachThenClosure(t *testing.T, tm *team) string {
 	id := tm.open(t, time.Now().UTC().Add(-72*time.Hour+2*time.Second))
 	tm.env.SMTP.WaitFor(t, 4, 30*time.Second)
-	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.Coordinator, map[string]any{"reason": "duplicate"})
 	return id
 }
 
@@ -162,16 +162,16 @@ func fastPolicy() *episode.Policy {
 func fastEpisode(t *testing.T, tm *team) string {
 	id := tm.open(t, time.Now().UTC().Add(-time.Minute))
 	p := "/v1/episodes/" + id
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID})
 	// No attempt recorded: the reminder fires after a second.
 	tm.env.SMTP.WaitFor(t, 1, 30*time.Second)
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_declined", "attempted_at": rfc(time.Now())})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "phone", "outcome": "reached_declined", "attempted_at": rfc(time.Now())})
 	tm.waitFor(t, id, "waits to offer again", hasStatus(episode.StatusReofferPending))
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
-	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(time.Now().Add(time.Hour))})
-	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "held", "held_at": rfc(time.Now()),
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	tm.must(t, 200, "POST", p+"/interview", tm.Interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(time.Now().Add(time.Hour))})
+	tm.must(t, 200, "POST", p+"/interview", tm.Interviewer, map[string]any{"outcome": "held", "held_at": rfc(time.Now()),
 		"record": map[string]any{"safeguarding_concern": true, "risk_indicators": map[string]any{"criminal_exploitation_or_drugs": "yes"}}})
-	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true,
+	tm.must(t, 200, "POST", p+"/agreement", tm.Interviewer, map[string]any{"confidentiality_explained": true,
 		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the concern"}}})
 	// Follow-up due after a second, overdue after two: managers are told.
 	tm.waitFor(t, id, "escalates the overdue follow-up", func(ep map[string]any) bool {
@@ -182,7 +182,7 @@ func fastEpisode(t *testing.T, tm *team) string {
 		}
 		return false
 	})
-	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "support in place"})
+	tm.must(t, 200, "POST", p+"/follow-up", tm.Interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "support in place"})
 	tm.waitFor(t, id, "completes", hasStatus(episode.StatusCompleted))
 	return id
 }
@@ -200,16 +200,16 @@ func actionPolicy() *episode.Policy {
 func actionPlanEpisode(t *testing.T, tm *team) string {
 	id := tm.open(t, time.Now().UTC().Add(-time.Minute))
 	p := "/v1/episodes/" + id
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
-	tm.must(t, 200, "POST", p+"/carers-account", tm.interviewer, map[string]any{"given_by": "carer", "given_at": rfc(time.Now()), "where_child_was": "in town"})
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID})
+	tm.must(t, 200, "POST", p+"/carers-account", tm.Interviewer, map[string]any{"given_by": "carer", "given_at": rfc(time.Now()), "where_child_was": "in town"})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
 	held := time.Now()
-	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "held", "held_at": rfc(held), "record": map[string]any{}})
-	tm.must(t, 200, "POST", p+"/action-plan", tm.interviewer, map[string]any{"actions": []any{
+	tm.must(t, 200, "POST", p+"/interview", tm.Interviewer, map[string]any{"outcome": "held", "held_at": rfc(held), "record": map[string]any{}})
+	tm.must(t, 200, "POST", p+"/action-plan", tm.Interviewer, map[string]any{"actions": []any{
 		map[string]any{"what": "meeting", "owner": "school", "owner_email": "owner@school.example", "due_at": rfc(held.Add(2 * time.Second))},
 		map[string]any{"what": "referral", "owner": "interviewer", "due_at": rfc(held.Add(3 * time.Second))},
 	}})
-	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true})
+	tm.must(t, 200, "POST", p+"/agreement", tm.Interviewer, map[string]any{"confidentiality_explained": true})
 	tm.waitFor(t, id, "escalates both overdue actions", func(ep map[string]any) bool {
 		n := 0
 		for _, e := range ep["escalations"].([]any) {
@@ -219,12 +219,12 @@ func actionPlanEpisode(t *testing.T, tm *team) string {
 		}
 		return n == 2
 	})
-	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "partly",
+	tm.must(t, 200, "POST", p+"/follow-up", tm.Interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "partly",
 		"action_reviews": []any{
 			map[string]any{"action": 1, "outcome": "not_done", "reason": "school closed"},
 			map[string]any{"action": 2, "outcome": "done"},
 		}})
-	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "settled",
+	tm.must(t, 200, "POST", p+"/follow-up", tm.Interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "settled",
 		"action_reviews": []any{
 			map[string]any{"action": 1, "outcome": "carried_forward", "reason": "after half term", "carried_forward_to": rfc(held.Add(24 * time.Hour))},
 		}})
@@ -249,20 +249,20 @@ func reportEpisode(t *testing.T, tm *team) string {
 	_, officer := tm.env.AddUserIn(t, store.RoleCommissionerOfficer, tm.env.Commissioner.ID)
 	id := tm.open(t, time.Now().UTC().Add(-time.Minute))
 	p := "/v1/episodes/" + id
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
-	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "held", "held_at": rfc(time.Now()),
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "phone", "outcome": "reached_offered", "attempted_at": rfc(time.Now())})
+	tm.must(t, 200, "POST", p+"/interview", tm.Interviewer, map[string]any{"outcome": "held", "held_at": rfc(time.Now()),
 		"record": map[string]any{"push_factors": []string{"arguments at home"}, "referrals_made": []string{"youth service"}}})
-	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true,
+	tm.must(t, 200, "POST", p+"/agreement", tm.Interviewer, map[string]any{"confidentiality_explained": true,
 		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the return report"}}})
 	escalated := func(kind string) func(map[string]any) bool {
 		return func(ep map[string]any) bool { return strings.Contains(fmt.Sprint(ep["escalations"]), kind) }
 	}
 	tm.waitFor(t, id, "escalates the report overdue", escalated("report_overdue"))
-	tm.must(t, 200, "POST", p+"/report/approval", tm.manager, nil)
+	tm.must(t, 200, "POST", p+"/report/approval", tm.Manager, nil)
 	tm.waitFor(t, id, "escalates the report unacknowledged", escalated("report_unacknowledged"))
 	tm.must(t, 200, "POST", p+"/report/acknowledgement", officer, nil)
-	tm.must(t, 200, "POST", p+"/letter/given", tm.interviewer, nil)
-	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "support in place"})
+	tm.must(t, 200, "POST", p+"/letter/given", tm.Interviewer, nil)
+	tm.must(t, 200, "POST", p+"/follow-up", tm.Interviewer, map[string]any{"completed_at": rfc(time.Now()), "outcome": "support in place"})
 	return id
 }

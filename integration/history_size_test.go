@@ -39,7 +39,7 @@ func TestTwoThousandOutcomesStayBounded(t *testing.T) {
 	start := time.Now()
 	base := now.Add(-time.Hour)
 	for i := 0; i < outcomes; i++ {
-		ev := episode.Event{Type: episode.EventContactAttempt, Actor: tm.interviewerID, ActorRole: episode.RoleInterviewer,
+		ev := episode.Event{Type: episode.EventContactAttempt, Actor: tm.InterviewerID, ActorRole: episode.RoleInterviewer,
 			RecordedAt: time.Now().UTC(), Attempt: &episode.AttemptInput{Method: episode.MethodPhone, Outcome: episode.OutcomeNoAnswer,
 				AttemptedAt: base.Add(time.Duration(i) * time.Millisecond), Notes: "no answer, voicemail full"}}
 		ans, err := workflows.RecordOutcome(ctx, env.Temporal, id, uuid.NewString(), workflows.OutcomeInput{Event: ev, RequestHash: "h"})
@@ -51,7 +51,7 @@ func TestTwoThousandOutcomesStayBounded(t *testing.T) {
 		}
 	}
 	t.Logf("%d outcomes in %s", outcomes, time.Since(start).Round(time.Millisecond))
-	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.Coordinator, map[string]any{"reason": "duplicate"})
 	_ = closedHistory(t, env, wid)
 
 	runs := runsOf(t, env, wid)

@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"homeward/episode"
 	"homeward/internal/pglocal"
 	"homeward/internal/testenv"
-	"homeward/store"
 )
 
 func TestMain(m *testing.M) {
@@ -23,48 +21,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// team is the people of one test: a coordinator, an interviewer and two managers.
+// team is the people of one test and the service they use.
 type team struct {
-	env           *testenv.Env
-	coordinator   string
-	interviewer   string
-	interviewerID string
-	manager       string
-	managers      []store.User
+	env *testenv.Env
+	testenv.Team
 }
 
 func newTeam(t *testing.T, env *testenv.Env) *team {
-	tm := &team{env: env}
-	_, tm.coordinator = env.AddUser(t, store.RoleCoordinator)
-	u, tok := env.AddUser(t, store.RoleInterviewer)
-	tm.interviewer, tm.interviewerID = tok, u.ID
-	for i := 0; i < 2; i++ {
-		m, tok := env.AddUser(t, store.RoleManager)
-		tm.managers = append(tm.managers, m)
-		tm.manager = tok
-	}
-	return tm
+	return &team{env: env, Team: env.AddTeam(t)}
 }
 
-// referrals counts the referrals made, so that each is for a child of its
-// own (another date of birth): known children with the same details would
-// be possible matches, answered 409.
-var referrals atomic.Int64
-
-func referral(returnedAt time.Time) map[string]any {
-	dob := time.Date(2011, 4, 5, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(referrals.Add(1)))
-	return map[string]any{
-		"child":               map[string]any{"first_name": "Riley", "last_name": "Example", "date_of_birth": dob.Format(time.DateOnly)},
-		"reported_missing_at": returnedAt.Add(-20 * time.Hour).Format(time.RFC3339),
-		"returned_at":         returnedAt.Format(time.RFC3339),
-		"police_reference":    "PR-1234",
-		"risk_grade":          "medium",
-		"category":            "missing",
-		"looked_after":        true,
-		"contact":             map[string]any{"child_mobile": "07700 900123", "address": "1 Example Road"},
-		"preferences":         map[string]any{"worker_gender": "female"},
-	}
-}
+func referral(returnedAt time.Time) map[string]any { return testenv.Referral(returnedAt) }
 
 // must sends a request and fails the test unless the status is want.
 func (tm *team) must(t *testing.T, want int, method, path, token string, body any, headers ...string) map[string]any {
@@ -84,7 +51,7 @@ func (tm *team) must(t *testing.T, want int, method, path, token string, body an
 
 func (tm *team) open(t *testing.T, returnedAt time.Time) string {
 	t.Helper()
-	body := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, referral(returnedAt))
+	body := tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, referral(returnedAt))
 	return body["id"].(string)
 }
 
@@ -99,7 +66,7 @@ func (tm *team) waitUpTo(t *testing.T, limit time.Duration, id, what string, con
 	t.Helper()
 	var ep map[string]any
 	testenv.Eventually(t, limit, "episode "+what, func() bool {
-		status, raw := tm.env.Do(t, "GET", "/v1/episodes/"+id, tm.coordinator, nil)
+		status, raw := tm.env.Do(t, "GET", "/v1/episodes/"+id, tm.Coordinator, nil)
 		if status != 200 {
 			return false
 		}
@@ -124,8 +91,8 @@ func wholeEpisode(t *testing.T, tm *team) string {
 	id := tm.open(t, returned)
 	p := "/v1/episodes/" + id
 
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(now.Add(-2 * time.Hour))})
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(now.Add(-2 * time.Hour))})
 	ep := tm.waitFor(t, id, "plans the next contact by another method", func(ep map[string]any) bool {
 		nc, _ := ep["next_contact"].(map[string]any)
 		return nc != nil && nc["method"] == "text" && len(ep["contact_attempts"].([]any)) == 1
@@ -134,13 +101,13 @@ func wholeEpisode(t *testing.T, tm *team) string {
 		t.Fatalf("assignment not shown: %v", ep["assigned_interviewer"])
 	}
 	// An agreement before any interview is refused with a reason.
-	status, raw := tm.env.Do(t, "POST", p+"/agreement", tm.interviewer, map[string]any{"confidentiality_explained": true, "shared_with": []any{}})
+	status, raw := tm.env.Do(t, "POST", p+"/agreement", tm.Interviewer, map[string]any{"confidentiality_explained": true, "shared_with": []any{}})
 	if status != 409 || !strings.Contains(string(raw), "held interview") {
 		t.Fatalf("agreement before interview = %d %s, want 409 naming the held interview", status, raw)
 	}
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
-	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(now.Add(24 * time.Hour)), "venue": "school"})
-	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
+	tm.must(t, 200, "POST", p+"/interview", tm.Interviewer, map[string]any{"outcome": "scheduled", "scheduled_for": rfc(now.Add(24 * time.Hour)), "venue": "school"})
+	tm.must(t, 200, "POST", p+"/interview", tm.Interviewer, map[string]any{
 		"outcome": "held", "held_at": rfc(now.Add(-10 * time.Minute)), "venue": "school",
 		"record": map[string]any{
 			"push_factors": []string{"arguments at home"}, "pull_factors": []string{"friends"},
@@ -149,12 +116,12 @@ func wholeEpisode(t *testing.T, tm *team) string {
 			"follow_up_support": []string{"school counsellor"},
 		},
 	})
-	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/agreement", tm.Interviewer, map[string]any{
 		"confidentiality_explained": true, "child_told_before_sharing": true,
 		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the return report"}},
 	})
 	tm.waitFor(t, id, "awaits its follow-up", hasStatus(episode.StatusFollowUpDue))
-	tm.must(t, 200, "POST", p+"/follow-up", tm.interviewer, map[string]any{"completed_at": rfc(time.Now()), "actions_taken": []string{"counselling started"}, "outcome": "settled"})
+	tm.must(t, 200, "POST", p+"/follow-up", tm.Interviewer, map[string]any{"completed_at": rfc(time.Now()), "actions_taken": []string{"counselling started"}, "outcome": "settled"})
 	return id
 }
 
@@ -188,7 +155,7 @@ func TestWholeEpisodeThroughTheAPI(t *testing.T) {
 		t.Errorf("timeline has %d entries", len(tl))
 	}
 	// The episode is over: a further outcome conflicts.
-	status, raw := env.Do(t, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+	status, raw := env.Do(t, "POST", "/v1/episodes/"+id+"/closure", tm.Coordinator, map[string]any{"reason": "duplicate"})
 	if status != 409 {
 		t.Errorf("closure of a completed episode = %d %s, want 409", status, raw)
 	}
@@ -223,7 +190,7 @@ func TestBreachEmailArrivesOnceOverSMTP(t *testing.T) {
 		}
 	}
 	for _, kind := range []string{"deadline_warning", "deadline_breached"} {
-		for _, mgr := range tm.managers {
+		for _, mgr := range tm.Managers {
 			if n := perKind[kind][mgr.Email]; n != 1 {
 				t.Errorf("%s emails to %s = %d, want exactly 1", kind, mgr.Email, n)
 			}
@@ -245,16 +212,16 @@ func TestBreachEmailArrivesOnceOverSMTP(t *testing.T) {
 	if ep["status"] != string(episode.StatusAwaitingContact) {
 		t.Errorf("status = %v", ep["status"])
 	}
-	list := tm.must(t, 200, "GET", "/v1/escalations?episode_id="+id, tm.manager, nil)
+	list := tm.must(t, 200, "GET", "/v1/escalations?episode_id="+id, tm.Manager, nil)
 	esc := list["escalations"].([]any)
 	if len(esc) != 2 || esc[0].(map[string]any)["kind"] != "deadline_breached" {
 		t.Errorf("escalations for managers = %v, want breach then warning, newest first", esc)
 	}
-	overdue := tm.must(t, 200, "GET", "/v1/episodes?overdue=true", tm.coordinator, nil)
+	overdue := tm.must(t, 200, "GET", "/v1/episodes?overdue=true", tm.Coordinator, nil)
 	if eps := overdue["episodes"].([]any); len(eps) != 1 || eps[0].(map[string]any)["id"] != id {
 		t.Errorf("overdue list = %v", eps)
 	}
-	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.coordinator, map[string]any{"reason": "moved_out_of_area"})
+	tm.must(t, 200, "POST", "/v1/episodes/"+id+"/closure", tm.Coordinator, map[string]any{"reason": "moved_out_of_area"})
 	tm.waitFor(t, id, "closes", hasStatus(episode.StatusClosed))
 }
 
@@ -265,8 +232,8 @@ func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 	id := tm.open(t, now.Add(-3*time.Hour))
 	p := "/v1/episodes/" + id
 	// Interviewers record only the episodes assigned to them.
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, map[string]any{"method": "text", "outcome": "reached_offered", "attempted_at": rfc(now.Add(-time.Hour))})
 	tm.waitFor(t, id, "records the offer", hasStatus(episode.StatusOfferAccepted))
 
 	env.StopWorker()
@@ -276,7 +243,7 @@ func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 		"outcome": "held", "held_at": rfc(now.Add(-5 * time.Minute)),
 		"record": map[string]any{"harm_disclosed": true, "safeguarding_concern": true, "risk_indicators": map[string]any{}},
 	}
-	status, raw := env.Do(t, "POST", p+"/interview", tm.interviewer, held, "Idempotency-Key", "held-1")
+	status, raw := env.Do(t, "POST", p+"/interview", tm.Interviewer, held, "Idempotency-Key", "held-1")
 	if status != 503 {
 		t.Fatalf("interview with no worker = %d %s, want 503", status, raw)
 	}
@@ -285,7 +252,7 @@ func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 	// The retry with the same key: recorded once, whether or not the first
 	// try reached the episode.
 	testenv.Eventually(t, 30*time.Second, "the retry is answered", func() bool {
-		status, raw = env.Do(t, "POST", p+"/interview", tm.interviewer, held, "Idempotency-Key", "held-1")
+		status, raw = env.Do(t, "POST", p+"/interview", tm.Interviewer, held, "Idempotency-Key", "held-1")
 		return status == 200
 	})
 	// A save handed to the stopped worker's last poll is given again once
@@ -297,10 +264,10 @@ func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 			t.Errorf("unexpected email %q", m.Subject)
 		}
 	}
-	tm.must(t, 200, "POST", p+"/agreement", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/agreement", tm.Interviewer, map[string]any{
 		"confidentiality_explained": true, "shared_with": []any{map[string]any{"party": "police", "what": "the disclosure"}},
 	})
-	tm.must(t, 200, "POST", p+"/closure", tm.coordinator, map[string]any{"reason": "other", "details": "moved to a specialist service"})
+	tm.must(t, 200, "POST", p+"/closure", tm.Coordinator, map[string]any{"reason": "other", "details": "moved to a specialist service"})
 	ep := tm.waitFor(t, id, "closes", hasStatus(episode.StatusClosed))
 	if n := len(env.SMTP.Messages()); n != 2 {
 		t.Errorf("emails = %d, want the two safeguarding emails only", n)

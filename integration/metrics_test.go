@@ -80,11 +80,11 @@ func TestMetricsOfOneEpisode(t *testing.T) {
 	env.StartWorker(t)
 	tm := newTeam(t, env)
 
-	body := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, referral(time.Now().UTC().Add(-60*time.Hour)))
+	body := tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, referral(time.Now().UTC().Add(-60*time.Hour)))
 	id, reference := body["id"].(string), body["reference"].(string)
 	p := "/v1/episodes/" + id
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": tm.interviewerID})
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer,
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID})
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer,
 		map[string]any{"method": "phone", "outcome": "no_answer", "attempted_at": rfc(time.Now().Add(-time.Minute))},
 		"Idempotency-Key", "metrics-attempt-1")
 	env.SMTP.WaitFor(t, 2, 30*time.Second) // the warning, to both managers
@@ -92,7 +92,7 @@ func TestMetricsOfOneEpisode(t *testing.T) {
 		attempts, _ := ep["contact_attempts"].([]any)
 		return len(attempts) == 1
 	})
-	if status, _ := env.Do(t, "GET", "/v1/episodes/not-a-route/at/all", tm.coordinator, nil); status != 404 {
+	if status, _ := env.Do(t, "GET", "/v1/episodes/not-a-route/at/all", tm.Coordinator, nil); status != 404 {
 		t.Fatalf("an unknown path = %d, want 404", status)
 	}
 

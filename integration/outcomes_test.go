@@ -27,8 +27,8 @@ import (
 func (tm *team) assigned(t *testing.T, returnedAt time.Time) string {
 	t.Helper()
 	ref := referral(returnedAt)
-	ref["assigned_interviewer_id"] = tm.interviewerID
-	body := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, ref)
+	ref["assigned_interviewer_id"] = tm.InterviewerID
+	body := tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, ref)
 	return body["id"].(string)
 }
 
@@ -46,8 +46,8 @@ func TestOutcomeIdempotencyKey(t *testing.T) {
 
 	// The same decline twice with one key: recorded once, the same answer.
 	decline := attemptBody(now.Add(-time.Hour), "reached_declined")
-	st1, first := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, decline, key, "decline-1")
-	st2, second := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, decline, key, "decline-1")
+	st1, first := env.Do(t, "POST", p+"/contact-attempts", tm.Interviewer, decline, key, "decline-1")
+	st2, second := env.Do(t, "POST", p+"/contact-attempts", tm.Interviewer, decline, key, "decline-1")
 	if st1 != 200 || st2 != 200 || !bytes.Equal(first, second) {
 		t.Fatalf("answers differ: %d %s / %d %s", st1, first, st2, second)
 	}
@@ -64,23 +64,23 @@ func TestOutcomeIdempotencyKey(t *testing.T) {
 	}
 
 	// The same key with another body: 422 naming the key.
-	st, body := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attemptBody(now.Add(-time.Hour), "no_answer"), key, "decline-1")
+	st, body := env.Do(t, "POST", p+"/contact-attempts", tm.Interviewer, attemptBody(now.Add(-time.Hour), "no_answer"), key, "decline-1")
 	wantField(t, st, body, 422, "Idempotency-Key")
 
 	// Closed with a key; once the episode has ended, the retry still gets
 	// the first answer, from the records.
 	closure := map[string]any{"reason": "duplicate"}
-	st, closed := env.Do(t, "POST", p+"/closure", tm.coordinator, closure, key, "close-1")
+	st, closed := env.Do(t, "POST", p+"/closure", tm.Coordinator, closure, key, "close-1")
 	if st != 200 {
 		t.Fatalf("closure: %d %s", st, closed)
 	}
 	_ = closedHistory(t, env, "episode-"+id)
-	st, again := env.Do(t, "POST", p+"/closure", tm.coordinator, closure, key, "close-1")
+	st, again := env.Do(t, "POST", p+"/closure", tm.Coordinator, closure, key, "close-1")
 	if st != 200 || !bytes.Equal(closed, again) {
 		t.Fatalf("retry after the end: %d %s, want the first answer %s", st, again, closed)
 	}
 	// Without the key, the closed episode refuses.
-	st, body = env.Do(t, "POST", p+"/closure", tm.coordinator, closure)
+	st, body = env.Do(t, "POST", p+"/closure", tm.Coordinator, closure)
 	wantField(t, st, body, 409, "status")
 
 	ep := tm.waitFor(t, id, "closed", hasStatus("closed"))
@@ -145,7 +145,7 @@ func TestRacingOutcomesGetTheEpisodesAnswer(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			p := "/v1/episodes/" + id
-			closeIt := func() (int, []byte) { return env.Do(t, "POST", p+"/closure", tm.coordinator, closure) }
+			closeIt := func() (int, []byte) { return env.Do(t, "POST", p+"/closure", tm.Coordinator, closure) }
 			if i < n {
 				got := concurrently(t, env, closeIt, closeIt)
 				if !(got[0] == 200 && got[1] == 409 || got[0] == 409 && got[1] == 200) {
@@ -154,7 +154,7 @@ func TestRacingOutcomesGetTheEpisodesAnswer(t *testing.T) {
 				return
 			}
 			attempt := func() (int, []byte) {
-				return env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attemptBody(now, "no_answer"))
+				return env.Do(t, "POST", p+"/contact-attempts", tm.Interviewer, attemptBody(now, "no_answer"))
 			}
 			got := concurrently(t, env, attempt, closeIt)
 			if got[1] != 200 || (got[0] != 200 && got[0] != 409) {
@@ -197,7 +197,7 @@ func TestSafeguardingConcernRacedAgainstClosure(t *testing.T) {
 	var ids []string
 	for i := 0; i < n; i++ {
 		id := tm.assigned(t, now.Add(-time.Hour))
-		tm.must(t, 200, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.interviewer, attemptBody(now, "reached_offered"))
+		tm.must(t, 200, "POST", "/v1/episodes/"+id+"/contact-attempts", tm.Interviewer, attemptBody(now, "reached_offered"))
 		ids = append(ids, id)
 	}
 	var wantEmails int
@@ -205,12 +205,12 @@ func TestSafeguardingConcernRacedAgainstClosure(t *testing.T) {
 	for _, id := range ids {
 		p := "/v1/episodes/" + id
 		got := concurrently(t, env,
-			func() (int, []byte) { return env.Do(t, "POST", p+"/interview", tm.interviewer, held) },
+			func() (int, []byte) { return env.Do(t, "POST", p+"/interview", tm.Interviewer, held) },
 			func() (int, []byte) {
-				return env.Do(t, "POST", p+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+				return env.Do(t, "POST", p+"/closure", tm.Coordinator, map[string]any{"reason": "duplicate"})
 			})
 		if got[0] == 200 {
-			wantEmails += len(tm.managers)
+			wantEmails += len(tm.Managers)
 			heldIDs = append(heldIDs, id)
 		}
 	}
@@ -239,12 +239,12 @@ func TestOversizedFieldRefused(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	id := tm.assigned(t, now.Add(-time.Hour))
 	p := "/v1/episodes/" + id
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, attemptBody(now, "reached_offered"))
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, attemptBody(now, "reached_offered"))
 	big := strings.Repeat("v", 1_000_000)
-	st, body := env.Do(t, "POST", p+"/interview", tm.interviewer, map[string]any{
+	st, body := env.Do(t, "POST", p+"/interview", tm.Interviewer, map[string]any{
 		"outcome": "scheduled", "scheduled_for": rfc(now.Add(time.Hour)), "venue": big})
 	wantField(t, st, body, 400, "venue")
-	tm.must(t, 200, "POST", p+"/interview", tm.interviewer, map[string]any{
+	tm.must(t, 200, "POST", p+"/interview", tm.Interviewer, map[string]any{
 		"outcome": "scheduled", "scheduled_for": rfc(now.Add(time.Hour)), "venue": "school"})
 	tm.waitFor(t, id, "interview scheduled", hasStatus("interview_scheduled"))
 }
@@ -260,7 +260,7 @@ func TestNoWorkerThenRetryWithSameKey(t *testing.T) {
 	attempt := attemptBody(now, "no_answer")
 	js, _ := json.Marshal(attempt)
 	req, _ := http.NewRequest("POST", env.URL+p+"/contact-attempts", bytes.NewReader(js))
-	req.Header.Set("Authorization", "Bearer "+tm.interviewer)
+	req.Header.Set("Authorization", "Bearer "+tm.Interviewer)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", "a-1")
 	resp, err := testenv.CheckedClient(t).Do(req)
@@ -276,10 +276,10 @@ func TestNoWorkerThenRetryWithSameKey(t *testing.T) {
 	var first []byte
 	var st int
 	testenv.Eventually(t, 30*time.Second, "the retry is answered", func() bool {
-		st, first = env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attempt, "Idempotency-Key", "a-1")
+		st, first = env.Do(t, "POST", p+"/contact-attempts", tm.Interviewer, attempt, "Idempotency-Key", "a-1")
 		return st == 200
 	})
-	st, again := env.Do(t, "POST", p+"/contact-attempts", tm.interviewer, attempt, "Idempotency-Key", "a-1")
+	st, again := env.Do(t, "POST", p+"/contact-attempts", tm.Interviewer, attempt, "Idempotency-Key", "a-1")
 	if st != 200 || !bytes.Equal(first, again) {
 		t.Fatalf("second retry: %d %s, want %s", st, again, first)
 	}
@@ -327,13 +327,13 @@ func TestReferralKeyOutlivesTheWorkflow(t *testing.T) {
 	tm := newTeam(t, env)
 	ref := referral(time.Now().UTC().Add(-time.Hour))
 	key := "referral-" + uuid.NewString()
-	st, first := env.Do(t, "POST", "/v1/episodes", tm.coordinator, ref, "Idempotency-Key", key)
+	st, first := env.Do(t, "POST", "/v1/episodes", tm.Coordinator, ref, "Idempotency-Key", key)
 	if st != 201 {
 		t.Fatalf("open: %d %s", st, first)
 	}
 	var c struct{ ID string }
 	_ = json.Unmarshal(first, &c)
-	tm.must(t, 200, "POST", "/v1/episodes/"+c.ID+"/closure", tm.coordinator, map[string]any{"reason": "duplicate"})
+	tm.must(t, 200, "POST", "/v1/episodes/"+c.ID+"/closure", tm.Coordinator, map[string]any{"reason": "duplicate"})
 	_ = closedHistory(t, env, "episode-"+c.ID)
 
 	// An API whose Temporal knows nothing (a server that is not there):
@@ -348,7 +348,7 @@ func TestReferralKeyOutlivesTheWorkflow(t *testing.T) {
 	do := func(body any) (int, []byte) {
 		js, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", srv.URL+"/v1/episodes", bytes.NewReader(js))
-		req.Header.Set("Authorization", "Bearer "+tm.coordinator)
+		req.Header.Set("Authorization", "Bearer "+tm.Coordinator)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", key)
 		resp, err := testenv.CheckedClient(t).Do(req)
@@ -376,12 +376,12 @@ func TestInterviewerSeesNewEpisodeWhileNoWorkerAnswers(t *testing.T) {
 	tm := newTeam(t, env)
 	now := time.Now().UTC().Truncate(time.Second)
 	mine := tm.assigned(t, now.Add(-time.Hour))
-	st, body := env.Do(t, "GET", "/v1/episodes/"+mine, tm.interviewer, nil)
+	st, body := env.Do(t, "GET", "/v1/episodes/"+mine, tm.Interviewer, nil)
 	if st != 200 || !strings.Contains(string(body), `"pending":true`) {
 		t.Errorf("the interviewer assigned at opening: %d %s, want 200 pending", st, body)
 	}
 	unassigned := tm.open(t, now.Add(-time.Hour))
-	st, body = env.Do(t, "GET", "/v1/episodes/"+unassigned, tm.interviewer, nil)
+	st, body = env.Do(t, "GET", "/v1/episodes/"+unassigned, tm.Interviewer, nil)
 	if st != 503 {
 		t.Errorf("an episode whose assignee cannot be told: %d %s, want 503", st, body)
 	}
@@ -425,7 +425,7 @@ func TestRepeatMissingThroughTheAPI(t *testing.T) {
 			again := func() (int, []byte) {
 				ref := referral(now.Add(-time.Hour))
 				ref["child"] = map[string]any{"id": child}
-				return env.Do(t, "POST", "/v1/episodes", tm.coordinator, ref)
+				return env.Do(t, "POST", "/v1/episodes", tm.Coordinator, ref)
 			}
 			if together {
 				for _, st := range concurrently(t, env, again, again, again) {
@@ -440,10 +440,10 @@ func TestRepeatMissingThroughTheAPI(t *testing.T) {
 					}
 				}
 			}
-			env.SMTP.WaitFor(t, len(tm.managers), 30*time.Second)
+			env.SMTP.WaitFor(t, len(tm.Managers), 30*time.Second)
 			time.Sleep(3 * time.Second) // a second meeting call would have come by now
 			got := repeatEmails(env)
-			for _, m := range tm.managers {
+			for _, m := range tm.Managers {
 				if got[m.Email] != 1 {
 					t.Errorf("manager %s got %d repeat_missing emails, want 1", m.Email, got[m.Email])
 				}
@@ -455,7 +455,7 @@ func TestRepeatMissingThroughTheAPI(t *testing.T) {
 			}
 			// The child's record shows it.
 			testenv.Eventually(t, 20*time.Second, "the child's record shows the meeting call", func() bool {
-				st, body := env.Do(t, "GET", "/v1/children/"+child, tm.coordinator, nil)
+				st, body := env.Do(t, "GET", "/v1/children/"+child, tm.Coordinator, nil)
 				var d struct {
 					StrategyMeetings []struct{ Reason string } `json:"strategy_meetings"`
 				}

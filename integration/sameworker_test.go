@@ -42,21 +42,21 @@ func TestNextEpisodeGoesToTheChildsWorker(t *testing.T) {
 
 	ref := referral(now.Add(-2 * time.Hour))
 	ref["assigned_interviewer_id"] = worker.ID
-	first := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, ref)["id"].(string)
+	first := tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, ref)["id"].(string)
 	p := "/v1/episodes/" + first
 	tm.must(t, 200, "POST", p+"/contact-attempts", workerTok, attemptBody(now.Add(-time.Hour), "reached_offered"))
 	tm.must(t, 200, "POST", p+"/interview", workerTok, map[string]any{"outcome": "held", "held_at": rfc(now.Add(-30 * time.Minute)),
 		"record": map[string]any{"push_factors": []string{"conflict at home"}}})
 	child := tm.childOf(t, first)
 	testenv.Eventually(t, 20*time.Second, "the interviewer becomes the child's worker", func() bool {
-		st, body := env.Do(t, "GET", "/v1/children/"+child, tm.coordinator, nil)
+		st, body := env.Do(t, "GET", "/v1/children/"+child, tm.Coordinator, nil)
 		return st == 200 && strings.Contains(string(body), `"worker":{"id":"`+worker.ID)
 	})
 
 	again := func() string {
 		r := referral(now.Add(-time.Hour))
 		r["child"] = map[string]any{"id": child}
-		return tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, r)["id"].(string)
+		return tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, r)["id"].(string)
 	}
 	second := again()
 	ep := tm.waitFor(t, second, "is recorded", func(ep map[string]any) bool { return ep["pending"] != true && ep["child"] != nil })
@@ -72,7 +72,7 @@ func TestNextEpisodeGoesToTheChildsWorker(t *testing.T) {
 	if got := assigneeOf(ep); got != "" {
 		t.Errorf("third episode assigned to %q, want none: the worker is not active", got)
 	}
-	list := tm.must(t, 200, "GET", "/v1/episodes?limit=200", tm.coordinator, nil)
+	list := tm.must(t, 200, "GET", "/v1/episodes?limit=200", tm.Coordinator, nil)
 	flagged := map[string]bool{}
 	for _, e := range list["episodes"].([]any) {
 		e := e.(map[string]any)
@@ -96,22 +96,22 @@ func TestWorkerGenderPreference(t *testing.T) {
 	ref := referral(now.Add(-time.Hour))
 	ref["preferences"] = map[string]any{"worker_gender": "female"}
 	ref["assigned_interviewer_id"] = man.ID
-	st, body := env.Do(t, "POST", "/v1/episodes", tm.coordinator, ref)
+	st, body := env.Do(t, "POST", "/v1/episodes", tm.Coordinator, ref)
 	wantField(t, st, body, 409, "assigned_interviewer_id")
 	ref["assignment_override_reason"] = "an urgent case; a female worker takes over tomorrow"
 	ref["new_child"] = true
-	tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, ref)
+	tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, ref)
 	delete(ref, "assignment_override_reason")
 
 	delete(ref, "assigned_interviewer_id")
-	id := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, ref)["id"].(string)
+	id := tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, ref)["id"].(string)
 	p := "/v1/episodes/" + id
-	st, body = env.Do(t, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": man.ID})
+	st, body = env.Do(t, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": man.ID})
 	wantField(t, st, body, 409, "interviewer_id")
 	// A match, and an interviewer who recorded no gender (it is optional).
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": woman.ID})
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": unrecorded.ID})
-	tm.must(t, 200, "POST", p+"/assignment", tm.coordinator, map[string]any{"interviewer_id": man.ID,
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": woman.ID})
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": unrecorded.ID})
+	tm.must(t, 200, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": man.ID,
 		"override_reason": "the only worker who speaks the child's first language"})
 	ep := tm.waitFor(t, id, "records the override", func(ep map[string]any) bool { return assigneeOf(ep) == man.ID })
 	tl, _ := json.Marshal(ep["timeline"])

@@ -22,9 +22,9 @@ func TestOneInterviewCoversSeveralEpisodes(t *testing.T) {
 		r := referral(now.Add(-2 * time.Hour))
 		r["child"] = map[string]any{"id": child}
 		r["assigned_interviewer_id"] = assignee
-		return tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, r)["id"].(string)
+		return tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, r)["id"].(string)
 	}
-	second := again(tm.interviewerID)
+	second := again(tm.InterviewerID)
 	other, _ := env.AddUser(t, store.RoleInterviewer)
 	third := again(other.ID)
 	tm.childOf(t, second)
@@ -32,16 +32,16 @@ func TestOneInterviewCoversSeveralEpisodes(t *testing.T) {
 	strangers := tm.assigned(t, now.Add(-time.Hour)) // another child
 
 	p := "/v1/episodes/" + first
-	tm.must(t, 200, "POST", p+"/contact-attempts", tm.interviewer, attemptBody(now.Add(-2*time.Hour), "reached_offered"))
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, attemptBody(now.Add(-2*time.Hour), "reached_offered"))
 	held := func(covers []string, takeOver bool) map[string]any {
 		return map[string]any{"outcome": "held", "held_at": rfc(now.Add(-time.Hour)), "venue": "school",
 			"record": map[string]any{"push_factors": []string{"conflict at home"}}, "covers": covers, "take_over": takeOver}
 	}
 	// Another child's episode cannot be covered.
-	st, body := env.Do(t, "POST", p+"/interview", tm.interviewer, held([]string{strangers}, false))
+	st, body := env.Do(t, "POST", p+"/interview", tm.Interviewer, held([]string{strangers}, false))
 	wantField(t, st, body, 400, "covers[0]")
 
-	st, answer := env.Do(t, "POST", p+"/interview", tm.interviewer, held([]string{second, third}, true), "Idempotency-Key", "shared-1")
+	st, answer := env.Do(t, "POST", p+"/interview", tm.Interviewer, held([]string{second, third}, true), "Idempotency-Key", "shared-1")
 	if st != 200 {
 		t.Fatalf("shared interview: %d %s", st, answer)
 	}
@@ -56,7 +56,7 @@ func TestOneInterviewCoversSeveralEpisodes(t *testing.T) {
 	if len(got.Covered) != 2 || !got.Covered[0].Recorded || !got.Covered[1].Recorded || got.Covered[1].Status != "interview_held" {
 		t.Fatalf("covered: %s", answer)
 	}
-	st, retry := env.Do(t, "POST", p+"/interview", tm.interviewer, held([]string{second, third}, true), "Idempotency-Key", "shared-1")
+	st, retry := env.Do(t, "POST", p+"/interview", tm.Interviewer, held([]string{second, third}, true), "Idempotency-Key", "shared-1")
 	if st != 200 || string(retry) != string(answer) {
 		t.Fatalf("retry: %d %s, want %s", st, retry, answer)
 	}
@@ -74,7 +74,7 @@ func TestOneInterviewCoversSeveralEpisodes(t *testing.T) {
 			t.Errorf("episode %s has %d attempts", id, n)
 		}
 	}
-	if ep := tm.waitFor(t, third, "taken over", func(ep map[string]any) bool { return assigneeOf(ep) == tm.interviewerID }); ep == nil {
+	if ep := tm.waitFor(t, third, "taken over", func(ep map[string]any) bool { return assigneeOf(ep) == tm.InterviewerID }); ep == nil {
 		t.Fatal("not taken over")
 	}
 	rows, err := env.Store.ListAudit(t.Context(), store.AuditFilter{EpisodeID: third, Limit: 50})

@@ -53,7 +53,7 @@ func TestOneReferralIsOneTrace(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{Tracing: tracing})
 	tm := newTeam(t, env)
 	canary := newCanary(t)
-	body := tm.must(t, 201, "POST", "/v1/episodes", tm.coordinator, canaryReferral(canary, time.Now().UTC().Add(-time.Hour)))
+	body := tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, canaryReferral(canary, time.Now().UTC().Add(-time.Hour)))
 	id := body["id"].(string)
 	tm.waitFor(t, id, "is in the records", hasStatus(episode.StatusAwaitingContact))
 
