@@ -173,8 +173,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 	// Persistence: file-backed SQLite, schema + namespace on first start.
 	sqlCfg := &config.SQL{
-		PluginName:        sqliteplugin.PluginName,
-		DatabaseName:      dbFile,
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: dbFile,
 		// Write-ahead log, synced at checkpoints: a crash of the process
 		// loses nothing, and each commit is not an fsync. With the default
 		// rollback journal every workflow start's visibility row cost two
