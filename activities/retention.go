@@ -45,11 +45,11 @@ func (a *Activities) PurgeExpired(ctx context.Context, in PurgeExpiredInput) (Pu
 		// What committed so far stays done; the retry carries on from there.
 		a.logger().Warn("Retention purge stopped", "episodes_purged", counts.EpisodesPurged,
 			"children_removed", counts.ChildrenRemoved, "notes_anonymised", counts.NotesAnonymised,
-			"deliveries_removed", counts.DeliveriesRemoved, "error", err)
+			"deliveries_removed", counts.DeliveriesRemoved, "people_of_concern_removed", counts.PeopleRemoved, "error", err)
 		return PurgeExpiredResult{}, fmt.Errorf("retention purge: %w", err)
 	}
 	a.logger().Info("Retention purge done", "episodes_purged", counts.EpisodesPurged,
 		"children_removed", counts.ChildrenRemoved, "notes_anonymised", counts.NotesAnonymised,
-		"deliveries_removed", counts.DeliveriesRemoved)
+		"deliveries_removed", counts.DeliveriesRemoved, "people_of_concern_removed", counts.PeopleRemoved)
 	return PurgeExpiredResult{PurgeCounts: counts, At: now}, nil
 }

@@ -94,6 +94,7 @@ type PurgeCounts struct {
 	ChildrenRemoved   int `json:"children_removed"`
 	NotesAnonymised   int `json:"notes_anonymised"`
 	DeliveriesRemoved int `json:"deliveries_removed"`
+	PeopleRemoved     int `json:"people_of_concern_removed"`
 }
 
 // Add adds o to c.
@@ -102,6 +103,7 @@ func (c *PurgeCounts) Add(o PurgeCounts) {
 	c.ChildrenRemoved += o.ChildrenRemoved
 	c.NotesAnonymised += o.NotesAnonymised
 	c.DeliveriesRemoved += o.DeliveriesRemoved
+	c.PeopleRemoved += o.PeopleRemoved
 }
 
 // Zero reports whether nothing was done.
@@ -237,6 +239,16 @@ func (s *Store) purgeEpisodesBatch(ctx context.Context, now time.Time, p Retenti
 				return wrap("purge: lock children", err)
 			}
 		}
+		// The people of concern these episodes named: the links go with
+		// the episodes, and a person no other interview names goes too.
+		rows, err = tx.Query(ctx, `SELECT DISTINCT person_id FROM interview_people WHERE episode_id = ANY($1::uuid[])`, ids)
+		if err != nil {
+			return wrap("purge: find people of concern", err)
+		}
+		people, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return wrap("purge: find people of concern", err)
+		}
 		rows, err = tx.Query(ctx, `DELETE FROM episodes e
 			WHERE e.id = ANY($1::uuid[]) AND e.status IN `+endedStatuses+` AND NOT `+activeHold("e.child_id")+`
 			RETURNING e.id, e.reference`, ids)
@@ -272,6 +284,9 @@ func (s *Store) purgeEpisodesBatch(ctx context.Context, now time.Time, p Retenti
 			}
 		}
 		counts.EpisodesPurged = len(deleted)
+		if counts.PeopleRemoved, err = removeUnnamedPeople(ctx, tx, people); err != nil {
+			return err
+		}
 		if len(childIDs) > 0 {
 			rows, err := tx.Query(ctx, `DELETE FROM children c
 				WHERE c.id = ANY($1::uuid[])
@@ -389,6 +404,31 @@ func (s *Store) purgeDeliveriesBatch(ctx context.Context, now time.Time, p Reten
 
 // appendRetentionAudit records one thing the purge did, inside its
 // transaction: ids, counts and dates only, never personal data.
+// removeUnnamedPeople removes those of people (ids) whom no interview
+// left in the records names, with an audit entry each, and returns how
+// many. A person named again later is written again by the projection.
+func removeUnnamedPeople(ctx context.Context, tx pgx.Tx, people []string) (int, error) {
+	if len(people) == 0 {
+		return 0, nil
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM people_of_concern p
+		WHERE p.id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM interview_people l WHERE l.person_id = p.id)
+		RETURNING p.id`, people)
+	if err != nil {
+		return 0, wrap("purge: delete people of concern", err)
+	}
+	removed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, wrap("purge: delete people of concern", err)
+	}
+	for _, id := range removed {
+		if err := appendRetentionAudit(ctx, tx, "person_of_concern/"+id, "", "removed person of concern no interview names"); err != nil {
+			return 0, err
+		}
+	}
+	return len(removed), nil
+}
+
 func appendRetentionAudit(ctx context.Context, tx pgx.Tx, resource, episodeID, outcome string) error {
 	return AppendAudit(ctx, tx, AuditEntry{
 		UserID:    "system:retention",

@@ -548,3 +548,49 @@ func TestLegalHoldMigrationBackfillsCommissioner(t *testing.T) {
 		}
 	}
 }
+
+// A person of concern named only in purged episodes goes with them; one
+// still named by an interview in the records stays.
+func TestRetentionPurgeRemovesPeopleNoInterviewNames(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := ctxT(t)
+	expired := seedEpisode(t, s, seedChild(t, s, "2000-01-01"), "completed", years(10), false)
+	kept := seedEpisode(t, s, seedChild(t, s, "2010-05-05"), "completed", years(1), false)
+	onlyExpired, both, onlyKept := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	for _, p := range []string{onlyExpired, both, onlyKept} {
+		if _, err := s.Pool.Exec(ctx, `INSERT INTO people_of_concern (id, description) VALUES ($1, $2)`, p, retentionCanary+" the man at the park"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, link := range []struct{ episode, person string }{{expired, onlyExpired}, {expired, both}, {kept, both}, {kept, onlyKept}} {
+		if _, err := s.Pool.Exec(ctx, `INSERT INTO interview_people (episode_id, seq, idx, person_id, description, held_at)
+			VALUES ($1, 1, $2, $3, 'a man', $4)`, link.episode, i, link.person, years(10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := auditCount(t, s)
+	got, err := s.PurgeExpired(ctx, retentionNow, store.DefaultRetentionPolicy(), 10, nil)
+	if err != nil {
+		t.Fatalf("PurgeExpired: %v", err)
+	}
+	if got.EpisodesPurged != 1 || got.PeopleRemoved != 1 {
+		t.Errorf("PurgeExpired = %+v, want the one expired episode and one person of concern", got)
+	}
+	for p, want := range map[string]bool{onlyExpired: false, both: true, onlyKept: true} {
+		if exists(t, s, "people_of_concern", "id = $1", p) != want {
+			t.Errorf("person of concern %s kept = %v, want %v", p, !want, want)
+		}
+	}
+	var audited bool
+	for _, r := range retentionAudit(t, s, before) {
+		audited = audited || r.resource == "person_of_concern/"+onlyExpired
+	}
+	if !audited {
+		t.Errorf("no audit entry for the removed person of concern")
+	}
+	// Running again finds nothing more.
+	if again, err := s.PurgeExpired(ctx, retentionNow, store.DefaultRetentionPolicy(), 10, nil); err != nil || again.PeopleRemoved != 0 {
+		t.Errorf("second purge = %+v, %v; want nothing", again, err)
+	}
+}

@@ -65,7 +65,8 @@ func RetentionPurge(ctx workflow.Context, in RetentionPurgeInput) (activities.Pu
 		return activities.PurgeExpiredResult{}, err
 	}
 	logger.Info("Retention purge done", "episodes_purged", res.EpisodesPurged, "children_removed", res.ChildrenRemoved,
-		"notes_anonymised", res.NotesAnonymised, "deliveries_removed", res.DeliveriesRemoved)
+		"notes_anonymised", res.NotesAnonymised, "deliveries_removed", res.DeliveriesRemoved,
+		"people_of_concern_removed", res.PeopleRemoved)
 	return res, nil
 }
 
