@@ -46,6 +46,16 @@ type outcomeData struct {
 // outcomeForms are the interviewer's forms, by page.
 var outcomeForms = []outcomeForm{arrangementForm, interviewForm, agreementForm, followUpForm, actionPlanForm}
 
+// isOutcomeForm reports whether page is one of the outcome forms' pages.
+func isOutcomeForm(page string) bool {
+	for _, of := range outcomeForms {
+		if of.page == page {
+			return true
+		}
+	}
+	return false
+}
+
 // formRoutes registers each outcome form's page and its post.
 func (w *Web) formRoutes(in *gin.RouterGroup, guard gin.HandlerFunc) {
 	for _, of := range outcomeForms {

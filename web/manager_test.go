@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"homeward/internal/testenv"
 	"homeward/store"
 	"homeward/web"
@@ -232,6 +234,23 @@ func TestManagerPages(t *testing.T) {
 		}
 		if p = useLink(t, s, b, u); p.location() != web.HomeOf(u) {
 			t.Fatalf("the next sign-in: to %q, want home: the page asked for is forgotten", p.location())
+		}
+		// A page of another role, remembered on a shared browser: home instead of a refusal.
+		iv, _ := env.AddUser(t, store.RoleInterviewer)
+		for _, theirs := range []string{"/escalations", "/audit?user_id=x", "/episodes/" + uuid.NewString() + "/interview"} {
+			b := s.browser(t)
+			b.setCookie("homeward_next", url.QueryEscape(theirs))
+			who := iv
+			if strings.HasPrefix(theirs, "/episodes/") {
+				who = u
+			}
+			if p := useLink(t, s, b, who); p.location() != web.HomeOf(who) {
+				t.Errorf("%s remembered, a %s signed in: to %q, want their home", theirs, who.Role, p.location())
+			}
+		}
+		b.setCookie("homeward_next", url.QueryEscape("/mine"))
+		if p := useLink(t, s, b, iv); p.location() != "/mine" {
+			t.Errorf("an interviewer's own page remembered: to %q, want it", p.location())
 		}
 		for _, bad := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", "/sign-out", "javascript:alert(1)"} {
 			b := s.browser(t)

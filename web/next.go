@@ -57,8 +57,14 @@ func (w *Web) AfterSignIn(c *gin.Context, u store.User) string {
 		http.SetCookie(c.Writer, &http.Cookie{Name: nextCookie, Value: "", Path: "/", MaxAge: -1,
 			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: !isLocalhost(c.Request.Host)})
 	}
-	if next == "" {
+	if next == "" || !usesPage(u.Role, pathOf(next)) {
 		return HomeOf(u)
 	}
 	return next
+}
+
+// pathOf is next (a safe path of this site) without its query.
+func pathOf(next string) string {
+	path, _, _ := strings.Cut(next, "?")
+	return path
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,25 +17,46 @@ import (
 // pageRoutes are the pages behind sign-in. Each role's pages are also
 // guarded by the API itself, which answers 403 to anyone else.
 func (w *Web) pageRoutes(in *gin.RouterGroup) {
-	const (
-		coord = store.RoleCoordinator
-		iv    = store.RoleInterviewer
-		mgr   = store.RoleManager
-		admin = store.RoleAdmin
-	)
-	in.GET("/board", w.roles(coord, mgr, admin), w.board)
-	in.GET("/referrals/new", w.roles(coord, admin), w.newReferral)
-	in.POST("/referrals/new", w.roles(coord, admin), w.postReferral)
+	in.GET("/board", w.roles(pageRoles["/board"]...), w.board)
+	in.GET("/referrals/new", w.roles(pageRoles["/referrals/new"]...), w.newReferral)
+	in.POST("/referrals/new", w.roles(pageRoles["/referrals/new"]...), w.postReferral)
 	in.GET("/episodes/:id", w.episodePage)
-	in.POST("/episodes/:id/assignment", w.roles(coord, mgr, admin), w.postAssignment)
-	in.GET("/mine", w.roles(iv), w.mine)
-	in.POST("/episodes/:id/contact-attempts", w.roles(iv), w.postContactAttempt)
+	in.POST("/episodes/:id/assignment", w.roles(store.RoleCoordinator, store.RoleManager, store.RoleAdmin), w.postAssignment)
+	in.GET("/mine", w.roles(pageRoles["/mine"]...), w.mine)
+	in.POST("/episodes/:id/contact-attempts", w.roles(formRoles...), w.postContactAttempt)
 	in.GET("/episodes/:id/report", w.returnReport)
-	in.GET("/escalations", w.roles(mgr, admin), w.escalations)
-	in.POST("/escalations/:id/acknowledgement", w.roles(mgr, admin), w.postAcknowledgement)
-	in.GET("/overview", w.roles(mgr, admin), w.overview)
-	in.GET("/audit", w.roles(mgr, admin), w.audit)
-	w.formRoutes(in, w.roles(iv))
+	in.GET("/escalations", w.roles(pageRoles["/escalations"]...), w.escalations)
+	in.POST("/escalations/:id/acknowledgement", w.roles(pageRoles["/escalations"]...), w.postAcknowledgement)
+	in.GET("/overview", w.roles(pageRoles["/overview"]...), w.overview)
+	in.GET("/audit", w.roles(pageRoles["/audit"]...), w.audit)
+	w.formRoutes(in, w.roles(formRoles...))
+}
+
+// pageRoles are the roles that use each page with a fixed path; the pages
+// not listed are for every role (the API decides what each sees).
+var pageRoles = map[string][]store.Role{
+	"/board":         {store.RoleCoordinator, store.RoleManager, store.RoleAdmin},
+	"/referrals/new": {store.RoleCoordinator, store.RoleAdmin},
+	"/mine":          {store.RoleInterviewer},
+	"/escalations":   {store.RoleManager, store.RoleAdmin},
+	"/overview":      {store.RoleManager, store.RoleAdmin},
+	"/audit":         {store.RoleManager, store.RoleAdmin},
+}
+
+// formRoles use the interviewer's outcome forms (/episodes/{id}/{form}).
+var formRoles = []store.Role{store.RoleInterviewer}
+
+// usesPage reports whether role may open the page at path, so that a
+// page remembered at sign-in is not where someone in another role lands,
+// only to be refused.
+func usesPage(role store.Role, path string) bool {
+	roles, fixed := pageRoles[path]
+	if rest, ok := strings.CutPrefix(path, "/episodes/"); ok && !fixed {
+		if _, form, ok := strings.Cut(rest, "/"); ok && isOutcomeForm(form) {
+			roles, fixed = formRoles, true
+		}
+	}
+	return !fixed || slices.Contains(roles, role)
 }
 
 // roles lets only the given roles see a page; the API decides again.
