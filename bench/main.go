@@ -4,7 +4,7 @@
 //
 //	go run ./bench                       # 2,000 episodes, 50 callers
 //	go run ./bench -count 200 -concurrency 10 -cpuprofile cpu.pprof
-//	go run ./bench -sleeping 100000 -rate 40   # the scale run
+//	go run ./bench -count 200 -concurrency 10 -sleeping 100000 -rate 35   # the scale run
 //	go run ./bench -storm 1000           # the deadline storm
 //
 // It prints rate, p50 and p99 of (a) starting an episode-shaped workflow
