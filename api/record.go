@@ -149,7 +149,7 @@ func (h *handlers) outcomeFailed(c *gin.Context, updateID, key, hash string, ev 
 			return
 		}
 		closed(c)
-	case unavailable(err) || errors.Is(err, context.Canceled):
+	case unavailable(err) || cutShort(err):
 		h.log.WarnContext(c.Request.Context(), "Episode did not answer an outcome in time",
 			"request_id", requestID(c), "route", c.FullPath(), "error", err)
 		abort(c, http.StatusServiceUnavailable,
