@@ -153,14 +153,30 @@ func (tm *team) open(t *testing.T, returnedAt time.Time, key string, timeout tim
 	return tm.openWith(t, referral(returnedAt), key, timeout)
 }
 
-// openWith opens the episode of body, retrying with its key.
+// openWith opens the episode of body, retrying with its key, and returns
+// its id; it stops the test if the episode is not opened.
 func (tm *team) openWith(t *testing.T, body map[string]any, key string, timeout time.Duration) string {
+	id := tm.tryOpen(t, body, key, timeout)
+	if id == "" {
+		t.FailNow()
+	}
+	return id
+}
+
+// tryOpen opens the episode of body, retrying with its key, and returns its
+// id, or "" once it has reported why; it never stops the test, so any
+// goroutine may call it.
+func (tm *team) tryOpen(t *testing.T, body map[string]any, key string, timeout time.Duration) string {
 	a := tm.until(t, timeout, "POST", "/v1/episodes", tm.Coordinator, body, key)
+	if !a.ok() {
+		return "" // until said why
+	}
 	var out struct {
 		ID string `json:"id"`
 	}
-	if !a.ok() || json.Unmarshal(a.body, &out) != nil || out.ID == "" {
-		t.Fatalf("open %s: %d %s", key, a.status, a.body)
+	if json.Unmarshal(a.body, &out) != nil || out.ID == "" {
+		t.Errorf("open %s: %d %s", key, a.status, a.body)
+		return ""
 	}
 	return out.ID
 }
@@ -210,5 +226,3 @@ func wantEmails(t *testing.T, env *testenv.Env, n int, timeout time.Duration) {
 	env.SMTP.WaitFor(t, n, timeout)
 	time.Sleep(3 * time.Second)
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

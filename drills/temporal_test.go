@@ -3,6 +3,7 @@
 package drills
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -136,7 +137,7 @@ func (tm *team) wantEpisodeCount(t *testing.T, n int) {
 				ID string `json:"id"`
 			} `json:"episodes"`
 		}
-		if err := jsonUnmarshal(a.body, &list); err != nil {
+		if err := json.Unmarshal(a.body, &list); err != nil {
 			t.Fatalf("episode list: %v", err)
 		}
 		seen = map[string]bool{}

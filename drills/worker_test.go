@@ -105,20 +105,16 @@ func TestWorkerKilled(t *testing.T) {
 // each retried with its key until answered 2xx.
 func (tm *team) drive(t *testing.T, i int, returned time.Time) string {
 	const patience = 5 * time.Minute
-	body := referral(returned)
-	a := tm.until(t, patience, "POST", "/v1/episodes", tm.Coordinator, body, fmt.Sprintf("open-%d", i))
-	var out struct {
-		ID string `json:"id"`
-	}
-	if !a.ok() || jsonUnmarshal(a.body, &out) != nil {
+	id := tm.tryOpen(t, referral(returned), fmt.Sprintf("open-%d", i), patience)
+	if id == "" {
 		return ""
 	}
-	p := "/v1/episodes/" + out.ID
+	p := "/v1/episodes/" + id
 	tm.until(t, patience, "POST", p+"/assignment", tm.Coordinator, map[string]any{"interviewer_id": tm.InterviewerID}, fmt.Sprintf("assign-%d", i))
 	for n := 1; n <= 2; n++ {
 		tm.until(t, patience, "POST", p+"/contact-attempts", tm.Interviewer, attemptAt(returned, n), fmt.Sprintf("attempt-%d-%d", i, n))
 	}
-	return out.ID
+	return id
 }
 
 func (tm *team) waitStatus(t *testing.T, id, status string) {

@@ -50,20 +50,10 @@ type Sent struct {
 
 var episodeLink = regexp.MustCompile(`/episodes/([0-9a-f-]{36})`)
 
-// Escalations counts the escalation emails the relay accepted, by episode
-// (from the link the email carries: it names no child), kind and recipient.
-func Escalations(msgs []smtptest.Received) map[Sent]int {
-	out := map[Sent]int{}
-	for k, ids := range EscalationIDs(msgs) {
-		for _, n := range ids {
-			out[k] += n
-		}
-	}
-	return out
-}
-
-// EscalationIDs is Escalations by Message-ID: a resend of the same email
-// carries the same one, so a mail client shows it once.
+// EscalationIDs counts the escalation emails the relay accepted, by episode
+// (from the link the email carries: it names no child), kind and recipient,
+// and then by Message-ID: a resend of the same email carries the same one,
+// so a mail client shows it once.
 func EscalationIDs(msgs []smtptest.Received) map[Sent]map[string]int {
 	out := map[Sent]map[string]int{}
 	for _, m := range msgs {
