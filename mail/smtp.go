@@ -389,17 +389,18 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	return fmt.Errorf("mail: SMTP delivery of <%s> via %s failed: %w", id, s.cfg.addr(), err)
 }
 
-// IsPermanent reports whether err means that sending the same message again
-// cannot succeed:
+// IsPermanent reports whether err means that sending the same message to
+// the same recipient again cannot succeed:
 //
-//   - the relay answered the mail transaction (MAIL FROM, RCPT TO, DATA or the
-//     end of data) with a 5xx reply, e.g. 550 for an unknown recipient; or
+//   - the relay refused the recipient: a 5xx reply to RCPT TO, e.g. 550 for
+//     an unknown mailbox; or
 //   - the Message itself is invalid (errors wrapping ErrInvalidMessage).
 //
-// 4xx replies, network errors, timeouts, cancellation, TLS failures and
-// authentication failures are not permanent: they concern the relay or our
-// configuration rather than this message, and a retry can succeed once they
-// are fixed. nil is not permanent.
+// A 5xx reply to MAIL FROM or DATA is the relay refusing the message for
+// everyone (a policy, a full queue, our sender not allowed today): it says
+// nothing about the recipient and is worth retrying. So are 4xx replies,
+// network errors, timeouts, cancellation, TLS and authentication failures.
+// nil is not permanent.
 func IsPermanent(err error) bool {
 	if err == nil {
 		return false
@@ -408,9 +409,50 @@ func IsPermanent(err error) bool {
 		return true
 	}
 	var se *gomail.SendError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && se.Reason == gomail.ErrSMTPRcptTo {
 		code := se.ErrorCode()
 		return code >= 500 && code <= 599
 	}
 	return false
+}
+
+// Describe says what went wrong with a delivery in words safe for a log
+// line, a metric or a workflow's history: the SMTP command and reply code,
+// never the relay's own text, and no email address (go-mail's errors list
+// the affected recipients).
+func Describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		what := se.Reason.String()
+		switch se.Reason {
+		case gomail.ErrSMTPRcptTo:
+			what = "the relay refused the recipient"
+		case gomail.ErrSMTPMailFrom:
+			what = "the relay refused the sender"
+		case gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+			what = "the relay refused the message"
+		}
+		if code := se.ErrorCode(); code != 0 {
+			what += fmt.Sprintf(" (%d", code)
+			if enh := se.EnhancedStatusCode(); enh != "" {
+				what += " " + enh
+			}
+			what += ")"
+		}
+		return what
+	}
+	if errors.Is(err, ErrInvalidMessage) {
+		return "the message is invalid: " + redactAddresses(err.Error())
+	}
+	return redactAddresses(err.Error())
+}
+
+// anAddress is anything shaped like an email address or a message id.
+var anAddress = regexp.MustCompile(`[^\s<>()\[\]"',;:]+@[^\s<>()\[\]"',;:]+`)
+
+func redactAddresses(s string) string {
+	return anAddress.ReplaceAllString(s, "[address]")
 }

@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	netmail "net/mail"
 	"net/url"
@@ -244,6 +245,53 @@ func TestSMTPRejectedRecipient(t *testing.T) {
 	}
 	if got := srv.WaitFor(t, 1, 5*time.Second); len(got) != 1 || got[0].To[0] != "manager@example.org" {
 		t.Errorf("got %+v", got)
+	}
+}
+
+// A 5xx to MAIL FROM or DATA is the relay refusing everyone, not this
+// recipient: it is worth retrying, and once the relay accepts again the
+// same message goes through.
+func TestSMTPRelayRefusingEveryoneIsNotPermanent(t *testing.T) {
+	srv := smtptest.Start(t)
+	s := newSender(t, srv.URL())
+	m := escalation()
+	m.To = "Zoë.Ørsted@example.org"
+	for _, refuse := range []struct {
+		name string
+		set  func(int)
+	}{{"MAIL FROM", srv.RefuseSenders}, {"DATA", srv.RefuseData}} {
+		refuse.set(554)
+		err := s.Send(context.Background(), m)
+		refuse.set(0)
+		if err == nil || IsPermanent(err) {
+			t.Errorf("554 to %s: err = %v, IsPermanent = %v; want a passing failure", refuse.name, err, IsPermanent(err))
+		}
+		if d := Describe(err); !strings.Contains(d, "554") || strings.Contains(strings.ToLower(d), "example.org") {
+			t.Errorf("554 to %s: Describe = %q; want the code and no address", refuse.name, d)
+		}
+	}
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatalf("once the relay accepts again: %v", err)
+	}
+}
+
+// The words of a refused recipient's error name the command and the code,
+// never the address go-mail lists in its own error.
+func TestDescribeLeavesOutAddresses(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.WithRejectRecipient("gone@example.org", 550))
+	s := newSender(t, srv.URL())
+	m := escalation()
+	m.To = "gone@example.org"
+	err := s.Send(context.Background(), m)
+	if !strings.Contains(err.Error(), "gone@example.org") {
+		t.Fatalf("go-mail's error no longer names the recipient (%v): this test proves nothing", err)
+	}
+	d := Describe(err)
+	if strings.Contains(d, "gone@") || !strings.Contains(d, "recipient") || !strings.Contains(d, "550 5.1.1") {
+		t.Errorf("Describe = %q", d)
+	}
+	if d := Describe(fmt.Errorf("dial tcp: lookup relay for <ana@example.org>: %w", context.DeadlineExceeded)); strings.Contains(d, "ana@") {
+		t.Errorf("Describe of another error kept the address: %q", d)
 	}
 }
 

@@ -119,9 +119,13 @@ type Server struct {
 	msgs      []Received
 	changed   chan struct{} // closed and replaced whenever msgs grows
 	dataCalls int
-	closed    bool
-	close     func()
-	closeOnce sync.Once
+	// mailFromCode and dataCode, when set, answer every MAIL FROM or DATA
+	// with that reply: the relay refusing everyone (see RefuseSenders).
+	mailFromCode int
+	dataCode     int
+	closed       bool
+	close        func()
+	closeOnce    sync.Once
 
 	ln          net.Listener   // nil while refusing
 	serving     sync.WaitGroup // the Serve loops
@@ -245,6 +249,30 @@ func (s *Server) Accept(t testing.TB) {
 
 // Close stops the server; Start's servers are closed in t.Cleanup.
 func (s *Server) Close() { s.closeOnce.Do(s.close) }
+
+// RefuseSenders makes every MAIL FROM from now on answer code (a 4xx or
+// 5xx), as a relay does that refuses all mail for a while; 0 accepts again.
+func (s *Server) RefuseSenders(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mailFromCode = code
+}
+
+// RefuseData makes every DATA from now on answer code after the message was
+// transmitted; 0 accepts again.
+func (s *Server) RefuseData(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dataCode = code
+}
+
+func refusal(code int, msg string) error {
+	enh := smtp.EnhancedCode{4, 3, 0}
+	if code >= 500 {
+		enh = smtp.EnhancedCode{5, 7, 1}
+	}
+	return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: msg}
+}
 
 // Addr returns host:port.
 func (s *Server) Addr() string { return s.addr }
@@ -377,6 +405,12 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.s.cfg.auth && !ss.authed {
 		return smtp.ErrAuthRequired
 	}
+	ss.s.mu.Lock()
+	code := ss.s.mailFromCode
+	ss.s.mu.Unlock()
+	if code != 0 {
+		return refusal(code, "smtptest: sender refused")
+	}
 	ss.from, ss.to = from, nil
 	return nil
 }
@@ -404,7 +438,11 @@ func (ss *session) Data(r io.Reader) error {
 	ss.s.mu.Lock()
 	ss.s.dataCalls++
 	fail := ss.s.dataCalls <= ss.s.cfg.failData
+	code := ss.s.dataCode
 	ss.s.mu.Unlock()
+	if code != 0 {
+		return refusal(code, "smtptest: message refused")
+	}
 	if fail {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "smtptest: DATA failure injected"}
 	}
