@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -62,9 +61,11 @@ func (a *Activities) SaveEpisode(ctx context.Context, in SaveEpisodeInput) (Save
 
 // SendEscalation records the escalation and emails it to every active
 // manager and to the addresses the episode's policy adds (the
-// commissioner's team mailboxes). Each address is emailed once per episode
-// and kind: deliveries are recorded as they succeed, and a retry sends only
-// what is still owed.
+// commissioner's team mailboxes); while none of them has it, to the
+// admins. Each address is emailed once per episode and kind: deliveries
+// are recorded as they succeed, and a retry sends only what is still owed.
+// It is sent only once someone has it; until then it fails, so that
+// Temporal retries it, and the escalations list shows it undelivered.
 func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput) (SendEscalationResult, error) {
 	e := in.Escalation
 	commissioner := in.CommissionerID
@@ -88,27 +89,29 @@ func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput)
 	if err != nil {
 		return SendEscalationResult{}, fmt.Errorf("listing managers: %w", err)
 	}
-	if len(managers) == 0 {
-		a.logger().Warn("No active manager to escalate to", "episode", in.EpisodeID, "kind", e.Kind)
+	d := delivery{
+		key: escalationKey(in.EpisodeID, e), what: escalationEmailOf(e.Kind),
+		msg:       escalationEmail(in.Reference, a.episodeLink(in.EpisodeID), e, a.location()),
+		episodeID: in.EpisodeID, reference: in.Reference, commission: commissioner, escalation: e,
+		groups: []group{
+			fixed("managers", usersTo("manager", managers)),
+			// The managers are not held up while the records catch up.
+			{who: "the policy's escalation addresses", list: func(ctx context.Context) ([]recipient, error) {
+				return a.escalationAddresses(ctx, in.EpisodeID)
+			}},
+			a.admins(commissioner),
+		},
 	}
-	msg := escalationEmail(in.Reference, a.episodeLink(in.EpisodeID), e, a.location())
-	key := escalationKey(in.EpisodeID, e)
-	sent, err := a.deliver(ctx, key, escalationEmailOf(e.Kind), msg, usersTo(managers))
-	if err != nil {
-		return SendEscalationResult{}, err
-	}
-	// Then the commissioner's own addresses, as the episode's policy lists
-	// them; the managers are not held up while the records catch up.
-	extra, err := a.escalationAddresses(ctx, in.EpisodeID)
-	if err != nil {
-		return SendEscalationResult{}, err
-	}
-	if sent, err = a.deliver(ctx, key, escalationEmailOf(e.Kind), msg, append(usersTo(managers), extra...)); err != nil {
-		return SendEscalationResult{}, err
+	sent, sendErr := a.send(ctx, d)
+	if sent == 0 {
+		return SendEscalationResult{}, sendErr
 	}
 	at := a.now()
 	if err := a.Store.MarkEscalationSent(ctx, in.EpisodeID, e.Kind, e.Action, at, sent); err != nil {
 		return SendEscalationResult{}, fmt.Errorf("marking escalation %s of episode %s sent: %w", e.Kind, in.EpisodeID, err)
+	}
+	if sendErr != nil {
+		return SendEscalationResult{}, sendErr
 	}
 	a.logger().Info("Escalation sent", "episode", in.EpisodeID, "reference", in.Reference, "kind", e.Kind, "recipients", sent)
 	return SendEscalationResult{SentAt: at, Recipients: sent}, nil
@@ -124,15 +127,20 @@ func escalationKey(episodeID string, e episode.Escalation) string {
 }
 
 // SendReminder reminds the assigned interviewer that a contact attempt is
-// overdue; with nobody assigned, the coordinators are reminded instead.
+// overdue; with nobody assigned, the coordinators are reminded instead,
+// and while none of them has it, the policy's addresses and the admins.
 func (a *Activities) SendReminder(ctx context.Context, in SendReminderInput) (SendReminderResult, error) {
 	recipients, err := a.interviewerOrCoordinators(ctx, in.InterviewerID, in.CommissionerID)
 	if err != nil {
 		return SendReminderResult{}, err
 	}
-	msg := reminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Attempt, in.Contact, a.location())
-	key := fmt.Sprintf("reminder:%s:%d:%s", in.EpisodeID, in.Attempt, in.Contact.Purpose)
-	sent, err := a.deliver(ctx, key, ContactReminderEmail, msg, usersTo(recipients))
+	d := delivery{
+		key:  fmt.Sprintf("reminder:%s:%d:%s", in.EpisodeID, in.Attempt, in.Contact.Purpose),
+		what: ContactReminderEmail, msg: reminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Attempt, in.Contact, a.location()),
+		episodeID: in.EpisodeID, reference: in.Reference, commission: in.CommissionerID,
+		groups: append([]group{fixed("the interviewer or the coordinators", recipients)}, a.policyAndAdmins(in.EpisodeID, in.CommissionerID)...),
+	}
+	sent, err := a.send(ctx, d)
 	if err != nil {
 		return SendReminderResult{}, err
 	}
@@ -141,20 +149,24 @@ func (a *Activities) SendReminder(ctx context.Context, in SendReminderInput) (Se
 
 // SendActionReminder reminds the owner of an action that it is due: the
 // address the plan gives, else the assigned interviewer, else the
-// coordinators. Each is reminded once per action.
+// coordinators; while none of them has it, the policy's addresses and the
+// admins. Each is reminded once per action.
 func (a *Activities) SendActionReminder(ctx context.Context, in SendActionReminderInput) (SendReminderResult, error) {
 	recipients := []recipient{{Email: in.OwnerEmail, who: "the action's owner"}}
 	if in.OwnerEmail == "" {
-		users, err := a.interviewerOrCoordinators(ctx, in.InterviewerID, in.CommissionerID)
-		if err != nil {
+		var err error
+		if recipients, err = a.interviewerOrCoordinators(ctx, in.InterviewerID, in.CommissionerID); err != nil {
 			return SendReminderResult{}, err
 		}
-		recipients = usersTo(users)
 	}
-	msg := actionReminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Action, in.DueAt, a.location())
-	// Under "reminder:<episode>:", so the episode's purge deletes it too.
-	key := fmt.Sprintf("reminder:%s:action:%d", in.EpisodeID, in.Action)
-	sent, err := a.deliver(ctx, key, ActionReminderEmail, msg, recipients)
+	d := delivery{
+		// Under "reminder:<episode>:", so the episode's purge deletes it too.
+		key:  fmt.Sprintf("reminder:%s:action:%d", in.EpisodeID, in.Action),
+		what: ActionReminderEmail, msg: actionReminderEmail(in.Reference, a.episodeLink(in.EpisodeID), in.Action, in.DueAt, a.location()),
+		episodeID: in.EpisodeID, reference: in.Reference, commission: in.CommissionerID,
+		groups: append([]group{fixed("the action's owner", recipients)}, a.policyAndAdmins(in.EpisodeID, in.CommissionerID)...),
+	}
+	sent, err := a.send(ctx, d)
 	if err != nil {
 		return SendReminderResult{}, err
 	}
@@ -163,12 +175,12 @@ func (a *Activities) SendActionReminder(ctx context.Context, in SendActionRemind
 
 // interviewerOrCoordinators is the assigned interviewer when active, else
 // the coordinators who may see the episode.
-func (a *Activities) interviewerOrCoordinators(ctx context.Context, interviewerID, commissionerID string) ([]store.User, error) {
+func (a *Activities) interviewerOrCoordinators(ctx context.Context, interviewerID, commissionerID string) ([]recipient, error) {
 	if interviewerID != "" {
 		u, err := a.Store.UserByID(ctx, interviewerID)
 		switch {
 		case err == nil && u.Active:
-			return []store.User{u}, nil
+			return usersTo("interviewer", []store.User{u}), nil
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return nil, fmt.Errorf("looking up the interviewer: %w", err)
 		}
@@ -177,7 +189,7 @@ func (a *Activities) interviewerOrCoordinators(ctx context.Context, interviewerI
 	if err != nil {
 		return nil, fmt.Errorf("listing coordinators: %w", err)
 	}
-	return coordinators, nil
+	return usersTo("coordinator", coordinators), nil
 }
 
 // recipient is one address an email goes to; who names it in logs (a user
@@ -187,10 +199,11 @@ type recipient struct {
 	who   string
 }
 
-func usersTo(users []store.User) []recipient {
+// usersTo are users in a role as recipients, each named by role and id.
+func usersTo(role string, users []store.User) []recipient {
 	out := make([]recipient, len(users))
 	for i, u := range users {
-		out[i] = recipient{Email: u.Email, who: "user " + u.ID}
+		out[i] = recipient{Email: u.Email, who: role + " " + u.ID}
 	}
 	return out
 }
@@ -225,50 +238,6 @@ func (a *Activities) escalationAddresses(ctx context.Context, episodeID string) 
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-}
-
-// deliver sends msg, an email about what, to each address that has not had
-// it under key yet, once however often it is listed (case aside), and
-// returns how many have it now. An address the relay refuses for good is
-// logged and skipped; a passing failure returns an error so Temporal retries.
-func (a *Activities) deliver(ctx context.Context, key string, what Email, msg mail.Message, to []recipient) (int, error) {
-	done, err := a.Store.DeliveredTo(ctx, key)
-	if err != nil {
-		return 0, fmt.Errorf("reading deliveries: %w", err)
-	}
-	delivered := map[string]bool{}
-	for _, addr := range done {
-		delivered[strings.ToLower(addr)] = true
-	}
-	count, listed := 0, map[string]bool{}
-	for _, r := range to {
-		addr := strings.ToLower(r.Email)
-		if listed[addr] {
-			continue
-		}
-		listed[addr] = true
-		if delivered[addr] {
-			count++
-			continue
-		}
-		m := msg
-		m.To = r.Email
-		m.MessageID = messageID(key, r.Email)
-		if err := a.Mailer.Send(ctx, m); err != nil {
-			a.counts().EmailFailed(what, mail.IsPermanent(err))
-			if mail.IsPermanent(err) {
-				a.logger().Warn("Email refused for good", "key", key, "recipient", r.who, "error", err)
-				continue
-			}
-			return count, fmt.Errorf("sending %s to %s: %w", key, r.who, err)
-		}
-		a.counts().EmailSent(what)
-		if err := a.Store.RecordDelivery(ctx, key, r.Email, m.MessageID, a.now()); err != nil {
-			return count, fmt.Errorf("recording delivery of %s: %w", key, err)
-		}
-		count++
-	}
-	return count, nil
 }
 
 // messageID is the same for the same email to the same person, so that if a

@@ -11,6 +11,9 @@ type Counts interface {
 	EmailSent(email Email)
 	// EmailFailed: the relay refused an email, for now or (permanent) for good.
 	EmailFailed(email Email, permanent bool)
+	// EmailUndelivered: an email reached nobody, fallbacks included, for
+	// the first time (it is retried until someone has it).
+	EmailUndelivered(email Email)
 }
 
 // Email is what an email is about: an escalation's kind names the
@@ -25,6 +28,9 @@ var (
 	ContactReminderEmail = Email{Kind: "contact_reminder"}
 	ActionReminderEmail  = Email{Kind: "action_reminder"}
 	ReturnReportEmail    = Email{Kind: "return_report"}
+	// ReportUndeliveredEmail tells the managers that a return report has
+	// reached no commissioner officer.
+	ReportUndeliveredEmail = Email{Kind: "report_undelivered"}
 )
 
 func escalationEmailOf(kind episode.EscalationKind) Email {
@@ -36,6 +42,7 @@ type noCounts struct{}
 func (noCounts) EscalationRaised(episode.EscalationKind) {}
 func (noCounts) EmailSent(Email)                         {}
 func (noCounts) EmailFailed(Email, bool)                 {}
+func (noCounts) EmailUndelivered(Email)                  {}
 
 func (a *Activities) counts() Counts {
 	if a.Counts != nil {

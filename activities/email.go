@@ -160,3 +160,19 @@ func returnReportEmail(reference, link string) mail.Message {
 	}
 	return render(v, map[string]string{"X-Homeward-Report": reference, "X-Homeward-Reference": reference})
 }
+
+// reportUndeliveredEmail tells the managers that a return report reached
+// no commissioner officer, so that someone sends it another way or has an
+// officer set up; Homeward keeps trying.
+func reportUndeliveredEmail(reference, link string) mail.Message {
+	v := emailView{
+		Title:     "Return report not delivered",
+		Reference: reference,
+		Lines:     [][2]string{{"Return report", "not yet received by any commissioner officer"}},
+		Action: "No commissioner officer has received the email that this episode's return report is ready: none is active, " +
+			"or the mail relay refused every one. Homeward keeps trying and sends it as soon as an officer can receive it. " +
+			"Ask an admin to set up the commissioner's officer, or check the escalations page for why it failed.",
+		Link: link,
+	}
+	return render(v, map[string]string{"X-Homeward-Reference": reference})
+}

@@ -81,7 +81,10 @@ type SendReturnReportResult struct {
 
 // SendReturnReport emails the commissioner's officers that the report is
 // ready: the reference and a link, never its content. Each officer is
-// emailed once however often it is retried; the report is then marked sent.
+// emailed once however often it is retried; once one has it the report is
+// marked sent. While no officer has it (none is active, or the relay
+// refused them all) it is not sent: the managers are told once, and the
+// activity fails so that Temporal retries it until an officer has it.
 func (a *Activities) SendReturnReport(ctx context.Context, in SendReturnReportInput) (SendReturnReportResult, error) {
 	officers, err := a.Store.ActiveUsersFor(ctx, store.RoleCommissionerOfficer, in.CommissionerID)
 	if err != nil {
@@ -93,17 +96,45 @@ func (a *Activities) SendReturnReport(ctx context.Context, in SendReturnReportIn
 			to = append(to, u)
 		}
 	}
-	if len(to) == 0 {
-		a.logger().Warn("No active commissioner officer to send the return report to", "episode", in.EpisodeID)
+	d := delivery{
+		key: "return-report:" + in.EpisodeID + ":1", what: ReturnReportEmail,
+		msg:       returnReportEmail(in.Reference, a.episodeLink(in.EpisodeID)+"/report"),
+		episodeID: in.EpisodeID, reference: in.Reference, commission: in.CommissionerID,
+		groups: []group{fixed("commissioner officers", usersTo("commissioner officer", to))},
 	}
-	msg := returnReportEmail(in.Reference, a.episodeLink(in.EpisodeID)+"/report")
-	sent, err := a.deliver(ctx, "return-report:"+in.EpisodeID+":1", ReturnReportEmail, msg, usersTo(to))
-	if err != nil {
-		return SendReturnReportResult{}, err
+	sent, sendErr := a.send(ctx, d)
+	if sent == 0 {
+		if err := a.tellManagersReportUndelivered(ctx, in); err != nil {
+			return SendReturnReportResult{}, errors.Join(sendErr, err)
+		}
+		return SendReturnReportResult{}, sendErr
 	}
 	at := a.now()
 	if err := a.Store.MarkReturnReportSent(ctx, in.EpisodeID, at); err != nil {
 		return SendReturnReportResult{}, fmt.Errorf("marking the report of episode %s sent: %w", in.EpisodeID, err)
 	}
+	if sendErr != nil {
+		return SendReturnReportResult{}, sendErr
+	}
 	return SendReturnReportResult{SentAt: at, Recipients: sent}, nil
+}
+
+// tellManagersReportUndelivered tells the managers, once, that the report
+// has reached no officer; while none of them has that either, the
+// policy's addresses and the admins.
+func (a *Activities) tellManagersReportUndelivered(ctx context.Context, in SendReturnReportInput) error {
+	managers, err := a.Store.ActiveUsersFor(ctx, store.RoleManager, in.CommissionerID)
+	if err != nil {
+		return fmt.Errorf("listing managers: %w", err)
+	}
+	d := delivery{
+		key: "report-undelivered:" + in.EpisodeID, what: ReportUndeliveredEmail,
+		msg:       reportUndeliveredEmail(in.Reference, a.episodeLink(in.EpisodeID)),
+		episodeID: in.EpisodeID, reference: in.Reference, commission: in.CommissionerID,
+		groups: append([]group{fixed("managers", usersTo("manager", managers))}, a.policyAndAdmins(in.EpisodeID, in.CommissionerID)...),
+	}
+	if sent, err := a.send(ctx, d); sent == 0 {
+		return err
+	}
+	return nil
 }

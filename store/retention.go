@@ -267,7 +267,7 @@ func (s *Store) purgeEpisodesBatch(ctx context.Context, now time.Time, p Retenti
 		var deletedIDs, keyPatterns []string
 		for _, d := range deleted {
 			deletedIDs = append(deletedIDs, d.id)
-			keyPatterns = append(keyPatterns, "escalation:"+d.id+":%", "reminder:"+d.id+":%")
+			keyPatterns = append(keyPatterns, "escalation:"+d.id+":%", "reminder:"+d.id+":%", "return-report:"+d.id+":%", "report-undelivered:"+d.id+"%")
 		}
 		if len(deletedIDs) > 0 {
 			// Escalations and deliveries have no foreign key to the episode.
@@ -276,6 +276,11 @@ func (s *Store) purgeEpisodesBatch(ctx context.Context, now time.Time, p Retenti
 			}
 			if _, err := tx.Exec(ctx, `DELETE FROM email_deliveries WHERE message_key LIKE ANY($1::text[])`, keyPatterns); err != nil {
 				return wrap("purge: delete email deliveries", err)
+			}
+			for _, table := range []string{"undelivered_emails", "email_refusals"} {
+				if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE episode_id = ANY($1::uuid[])`, deletedIDs); err != nil {
+					return wrap("purge: delete "+table, err)
+				}
 			}
 		}
 		for _, d := range deleted {

@@ -118,6 +118,9 @@ type EscalationSummary struct {
 	// Acknowledgement says who is dealing with it; nil until a manager
 	// acknowledges it.
 	Acknowledgement *EscalationAcknowledgement `json:"acknowledgement"`
+	// Undelivered says who was tried and why while nobody has received the
+	// escalation's email; nil once someone has (or before the first try).
+	Undelivered *Undelivered `json:"undelivered"`
 }
 
 // ActionPlanView is the action plan and what became of each action.
@@ -220,8 +223,11 @@ type EscalationFilter struct {
 	EpisodeID    string
 	Kind         string
 	Acknowledged *bool
-	Limit        int
-	Offset       int
+	// Undelivered keeps those whose email nobody has received (true) or
+	// the others (false).
+	Undelivered *bool
+	Limit       int
+	Offset      int
 }
 
 // closedStatuses are the statuses that expect no more work.
@@ -501,8 +507,8 @@ func queryFollowUp(ctx context.Context, tx pgx.Tx, id string) (*FollowUpView, er
 
 func queryEpisodeEscalations(ctx context.Context, tx pgx.Tx, id string) ([]EscalationSummary, error) {
 	rows, err := tx.Query(ctx, `SELECT x.id, x.kind, x.reason, x.due_at, x.triggered_at, x.sent_at, x.recipients, x.action_seq,
-			`+acknowledgementColumns+`
-		FROM escalations x `+acknowledgementJoin+`
+			`+acknowledgementColumns+`, `+undeliveredColumns+`
+		FROM escalations x `+acknowledgementJoin+` `+undeliveredJoin+`
 		WHERE x.episode_id = $1 ORDER BY x.triggered_at, x.id`, id)
 	if err != nil {
 		return nil, wrap("get episode: escalations", err)
@@ -511,9 +517,10 @@ func queryEpisodeEscalations(ctx context.Context, tx pgx.Tx, id string) ([]Escal
 	var e EscalationSummary
 	var sent *time.Time
 	var ack ackColumns
-	_, err = pgx.ForEachRow(rows, append([]any{&e.ID, &e.Kind, &e.Reason, &e.DueAt, &e.TriggeredAt, &sent, &e.Recipients, &e.Action}, ack.dest()...), func() error {
+	var und undeliveredCols
+	_, err = pgx.ForEachRow(rows, append(append([]any{&e.ID, &e.Kind, &e.Reason, &e.DueAt, &e.TriggeredAt, &sent, &e.Recipients, &e.Action}, ack.dest()...), und.dest()...), func() error {
 		e.DueAt, e.TriggeredAt, e.SentAt = e.DueAt.UTC(), e.TriggeredAt.UTC(), utcPtr(sent)
-		e.Acknowledgement = ack.value()
+		e.Acknowledgement, e.Undelivered = ack.value(), und.value()
 		out = append(out, e)
 		return nil
 	})
@@ -557,7 +564,8 @@ func (s *Store) ListEscalations(ctx context.Context, caller Caller, f Escalation
 	limit, offset := pageBounds(f.Limit, f.Offset)
 	err := s.asCaller(ctx, caller, readOnly, "list escalations", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, listEscalationsSQL, pgx.NamedArgs{
-			"episode": episodeID, "kind": f.Kind, "acknowledged": f.Acknowledged, "limit": limit, "offset": offset,
+			"episode": episodeID, "kind": f.Kind, "acknowledged": f.Acknowledged, "undelivered": f.Undelivered,
+			"limit": limit, "offset": offset,
 		})
 		if err != nil {
 			return wrap("list escalations", err)
@@ -573,12 +581,13 @@ func (s *Store) ListEscalations(ctx context.Context, caller Caller, f Escalation
 
 const listEscalationsSQL = `
 SELECT x.id, x.episode_id::text, COALESCE(NULLIF(x.reference, ''), e.reference, ''), x.kind, x.reason,
-	x.due_at, x.triggered_at, x.sent_at, x.recipients, x.action_seq, ` + acknowledgementColumns + `
+	x.due_at, x.triggered_at, x.sent_at, x.recipients, x.action_seq, ` + acknowledgementColumns + `, ` + undeliveredColumns + `
 FROM escalations x
-LEFT JOIN episodes e ON e.id = x.episode_id ` + acknowledgementJoin + `
+LEFT JOIN episodes e ON e.id = x.episode_id ` + acknowledgementJoin + ` ` + undeliveredJoin + `
 WHERE (@episode::uuid IS NULL OR x.episode_id = @episode)
 	AND (@kind::text = '' OR x.kind = @kind)
 	AND (@acknowledged::boolean IS NULL OR (a.escalation_id IS NOT NULL) = @acknowledged)
+	AND (@undelivered::boolean IS NULL OR (ux.message_key IS NOT NULL) = @undelivered)
 ORDER BY a.escalation_id IS NOT NULL, x.triggered_at DESC, x.id DESC
 LIMIT @limit OFFSET @offset`
 
@@ -586,9 +595,10 @@ func scanEscalations(rows pgx.Rows, out []EscalationView) ([]EscalationView, err
 	var v EscalationView
 	var sent *time.Time
 	var ack ackColumns
-	_, err := pgx.ForEachRow(rows, append([]any{&v.ID, &v.EpisodeID, &v.Reference, &v.Kind, &v.Reason, &v.DueAt, &v.TriggeredAt, &sent, &v.Recipients, &v.Action}, ack.dest()...), func() error {
+	var und undeliveredCols
+	_, err := pgx.ForEachRow(rows, append(append([]any{&v.ID, &v.EpisodeID, &v.Reference, &v.Kind, &v.Reason, &v.DueAt, &v.TriggeredAt, &sent, &v.Recipients, &v.Action}, ack.dest()...), und.dest()...), func() error {
 		v.DueAt, v.TriggeredAt, v.SentAt = v.DueAt.UTC(), v.TriggeredAt.UTC(), utcPtr(sent)
-		v.Acknowledgement = ack.value()
+		v.Acknowledgement, v.Undelivered = ack.value(), und.value()
 		out = append(out, v)
 		return nil
 	})

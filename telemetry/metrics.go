@@ -35,13 +35,14 @@ type Metrics struct {
 	emailed  *prometheus.CounterVec
 	sent     *prometheus.CounterVec
 	failures *prometheus.CounterVec
+	nobody   *prometheus.CounterVec
 	temporal client.MetricsHandler
 	log      *slog.Logger
 }
 
 // emailKinds are the values of the email label.
 var emailKinds = []string{"escalation", activities.ContactReminderEmail.Kind,
-	activities.ActionReminderEmail.Kind, activities.ReturnReportEmail.Kind}
+	activities.ActionReminderEmail.Kind, activities.ReturnReportEmail.Kind, activities.ReportUndeliveredEmail.Kind}
 
 // durationBuckets suit both a request (milliseconds) and an outcome that
 // waits for its episode (up to the 10-second timeout).
@@ -70,6 +71,9 @@ func NewMetrics(log *slog.Logger) (*Metrics, error) {
 	m.sent = newCounter(reg, "homeward_emails_sent_total", "Emails handed to the mail relay, by what they are about.", "email")
 	m.failures = newCounter(reg, "homeward_email_failures_total",
 		"Emails the relay refused, by what they are about and whether for now (temporary: retried) or for good (permanent).", "email", "failure")
+	m.nobody = newCounter(reg, "homeward_emails_undelivered_total",
+		"Emails that reached nobody, fallbacks included (each counted once; they are retried until someone has one, "+
+			"and the escalations list shows them meanwhile), by what they are about.", "email")
 	for _, k := range episode.EscalationKinds {
 		m.raised.WithLabelValues(string(k))
 		m.emailed.WithLabelValues(string(k))
@@ -78,6 +82,7 @@ func NewMetrics(log *slog.Logger) (*Metrics, error) {
 		m.sent.WithLabelValues(e)
 		m.failures.WithLabelValues(e, "temporary")
 		m.failures.WithLabelValues(e, "permanent")
+		m.nobody.WithLabelValues(e)
 	}
 	th, err := temporalHandler(reg, log)
 	if err != nil {
@@ -177,6 +182,11 @@ func (m *Metrics) EmailFailed(e activities.Email, permanent bool) {
 		failure = "permanent"
 	}
 	m.failures.WithLabelValues(e.Kind, failure).Inc()
+}
+
+// EmailUndelivered counts an email that reached nobody (activities.Counts).
+func (m *Metrics) EmailUndelivered(e activities.Email) {
+	m.nobody.WithLabelValues(e.Kind).Inc()
 }
 
 var _ activities.Counts = (*Metrics)(nil)
