@@ -343,13 +343,8 @@ func (h *handlers) listEscalations(c *gin.Context) {
 		p.oneOf("kind", v, names(episode.EscalationKinds), true)
 		f.Kind = v
 	}
-	if v, ok := queryParam(c, "acknowledged"); ok {
-		if v != "true" && v != "false" {
-			p.add("acknowledged", "must be true or false")
-		}
-		b := v == "true"
-		f.Acknowledged = &b
-	}
+	f.Acknowledged = optionalBool(c, &p, "acknowledged")
+	f.Undelivered = optionalBool(c, &p, "undelivered")
 	f.Limit, f.Offset = pageParams(c, &p)
 	if len(p) > 0 {
 		invalid(c, p)
@@ -360,5 +355,24 @@ func (h *handlers) listEscalations(c *gin.Context) {
 		h.serverError(c, "list escalations", err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"escalations": out, "limit": f.Limit, "offset": f.Offset})
+	undelivered, err := h.Store.ListUndelivered(c.Request.Context(), callerOf(c))
+	if err != nil {
+		h.serverError(c, "list undelivered emails", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"escalations": out, "undelivered_emails": undelivered, "limit": f.Limit, "offset": f.Offset})
+}
+
+// optionalBool is the query parameter name as true or false; nil when it
+// is left out (both).
+func optionalBool(c *gin.Context, p *problems, name string) *bool {
+	v, ok := queryParam(c, name)
+	if !ok {
+		return nil
+	}
+	if v != "true" && v != "false" {
+		p.add(name, "must be true or false")
+	}
+	b := v == "true"
+	return &b
 }

@@ -17,10 +17,37 @@ type escalationRow struct {
 }
 
 type escalationsData struct {
+	// Undelivered are the emails nobody has received yet, of every kind.
+	Undelivered  []undeliveredRow
 	Rows         []escalationRow
 	Acknowledged string // the filter: "", "true" or "false"
 	Page         int
 	Prev, Next   string
+}
+
+type undeliveredRow struct {
+	store.UndeliveredEmail
+	About string
+}
+
+// emailsAbout says in words what an undelivered email is about.
+var emailsAbout = map[string]string{
+	"escalation":         "Escalation",
+	"contact_reminder":   "Reminder of a contact attempt",
+	"action_reminder":    "Reminder of an action due",
+	"return_report":      "Return report ready, to the commissioner's officers",
+	"report_undelivered": "Notice to the managers that a return report reached no officer",
+}
+
+func aboutEmail(u store.UndeliveredEmail) string {
+	about := emailsAbout[u.Email]
+	if about == "" {
+		about = label(u.Email)
+	}
+	if u.EscalationKind != "" {
+		about += ": " + label(string(u.EscalationKind))
+	}
+	return about
 }
 
 var escalationIDPattern = regexp.MustCompile(`^[0-9]{1,18}$`)
@@ -45,7 +72,8 @@ func (w *Web) showEscalations(c *gin.Context, status int, refused string, f form
 		q.Set("acknowledged", v)
 	}
 	var list struct {
-		Escalations []store.EscalationView `json:"escalations"`
+		Escalations []store.EscalationView   `json:"escalations"`
+		Undelivered []store.UndeliveredEmail `json:"undelivered_emails"`
 	}
 	a, err := w.callAPI(c, http.MethodGet, "/v1/escalations?"+q.Encode(), nil, "", &list)
 	if err != nil || !a.ok() {
@@ -53,6 +81,9 @@ func (w *Web) showEscalations(c *gin.Context, status int, refused string, f form
 		return
 	}
 	d := escalationsData{Acknowledged: filter.Get("acknowledged"), Page: page}
+	for _, u := range list.Undelivered {
+		d.Undelivered = append(d.Undelivered, undeliveredRow{UndeliveredEmail: u, About: aboutEmail(u)})
+	}
 	for _, x := range list.Escalations {
 		r := escalationRow{EscalationView: x, Ack: newForm(nil)}
 		if refused != "" && refused == idString(x.ID) {

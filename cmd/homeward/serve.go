@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -161,10 +162,18 @@ func loadConfig(defaultFormat string) (config.Config, *slog.Logger, error) {
 	return cfg, log, err
 }
 
+// errNoRelay stops a production worker with no SMTP relay: its
+// escalations would go nowhere a manager reads.
+var errNoRelay = errors.New("HOMEWARD_SMTP_URL is not set: a worker sends escalations and reminders through an SMTP relay " +
+	"and does not start without one (to write the emails to a folder instead, for a trial, set HOMEWARD_OUTBOX_DIR)")
+
 func runServer(ctx context.Context, _ io.Writer, withAPI, withWorker bool) error {
 	cfg, log, err := loadConfig("json")
 	if err != nil {
 		return err
+	}
+	if withWorker && strings.TrimSpace(cfg.SMTPURL) == "" && !cfg.OutboxAsked {
+		return errNoRelay
 	}
 	svc, err := connect(ctx, cfg, log)
 	if err != nil {
