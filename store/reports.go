@@ -122,7 +122,9 @@ func (s *Store) ReturnReportFor(ctx context.Context, caller Caller, episodeID st
 			return ReturnReport{}, ErrNotFound
 		}
 		err = pgx.BeginTxFunc(ctx, s.Pool, readOnly, func(tx pgx.Tx) error {
-			return read(tx, fmt.Sprintf(returnReportSQL, "AND e.commissioner_id = $2"), id, cid)
+			// An officer reads a report once it was sent to them (after
+			// approval where the policy asks for it), not before.
+			return read(tx, fmt.Sprintf(returnReportSQL, "AND e.commissioner_id = $2 AND r.sent_at IS NOT NULL"), id, cid)
 		})
 	} else {
 		err = s.asCaller(ctx, caller, readOnly, "get return report", func(tx pgx.Tx) error {

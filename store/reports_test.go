@@ -9,7 +9,8 @@ import (
 
 // TestReturnReportReadScopes: a report is read under row-level security by
 // the provider's staff, and by a commissioner's officers only for their
-// commissioner's episodes (through the store's login, scoped in SQL).
+// commissioner's episodes (through the store's login, scoped in SQL), once
+// it was sent to them.
 func TestReturnReportReadScopes(t *testing.T) {
 	f := newRLSFixture(t)
 	ctx := ctxT(t)
@@ -19,6 +20,15 @@ func TestReturnReportReadScopes(t *testing.T) {
 		}
 	}
 	aOff := userIn(t, f.s, "a.off@example.org", store.RoleCommissionerOfficer, f.a.ID)
+	// Before it is sent to them, an officer cannot read it; the staff can.
+	if _, err := f.s.ReturnReportFor(ctx, aOff, f.epA); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("A's officer, report not sent yet: err = %v, want ErrNotFound", err)
+	}
+	for _, ep := range []string{f.epA, f.epB} {
+		if err := f.s.MarkReturnReportSent(ctx, ep, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cases := []struct {
 		name   string
 		caller store.Caller
