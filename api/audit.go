@@ -304,12 +304,12 @@ func (h *handlers) listAudit(c *gin.Context) {
 		if !ok {
 			return time.Time{}
 		}
-		t, ok, inRange := parseInstant(v)
+		t, ok, _ := parseInstant(v)
 		switch {
 		case !ok:
 			p.add(name, instantReason)
-		case !inRange:
-			p.add(name, instantRangeReason)
+		case t.Year() < firstQueryYear || t.Year() > lastQueryYear:
+			p.add(name, queryInstantReason)
 		}
 		return t
 	}

@@ -45,6 +45,27 @@ const (
 	instantRangeReason = "must be an RFC 3339 instant in the years 0001 to 9999 (UTC)"
 )
 
+// Query dates and instants are refused outside these years: nothing
+// Homeward records falls before 1900, and year 0 or 10000 breaks the date
+// arithmetic of the reports.
+const (
+	firstQueryYear = 1900
+	lastQueryYear  = 9999
+)
+
+// dayReason and queryInstantReason say what a query's day or instant must be.
+const (
+	dayReason          = "must be a date YYYY-MM-DD in the years 1900 to 9999"
+	queryInstantReason = "must be an RFC 3339 instant in the years 1900 to 9999 (UTC)"
+)
+
+// parseDay reads a calendar date YYYY-MM-DD of a query; ok is false when s
+// is not one or falls outside the query years.
+func parseDay(s string) (d time.Time, ok bool) {
+	d, err := time.Parse(time.DateOnly, s)
+	return d, err == nil && d.Year() >= firstQueryYear && d.Year() <= lastQueryYear
+}
+
 // parseInstant reads an RFC 3339 instant into UTC. ok is false when s is
 // not one; inRange is false when its UTC form leaves years 1 to 9999, which
 // JSON, the workflows and PostgreSQL's date arithmetic cannot all carry

@@ -248,13 +248,13 @@ var annexAHeader = []string{
 }
 
 func (h *handlers) annexAList8(c *gin.Context) {
-	asOf, err := time.Parse(time.DateOnly, c.Query("as_of"))
+	asOf, dayOK := parseDay(c.Query("as_of"))
 	id, ok := h.exportCommissioner(c)
 	if !ok {
 		return
 	}
-	if err != nil || asOf.After(today(h.now())) {
-		invalid(c, problems{{Field: "as_of", Reason: "must be a date YYYY-MM-DD, not after today"}})
+	if !dayOK || asOf.After(today(h.now())) {
+		invalid(c, problems{{Field: "as_of", Reason: "must be a date YYYY-MM-DD from 1900, not after today"}})
 		return
 	}
 	children, err := h.Store.AnnexAList8(c.Request.Context(), id, asOf.AddDate(-1, 0, 0), asOf)

@@ -92,15 +92,15 @@ func (h *handlers) hotspots(c *gin.Context) {
 
 // reportPeriod reads from and to, calendar dates with from not after to.
 func reportPeriod(c *gin.Context) (from, to time.Time, p problems) {
-	from, errFrom := time.Parse(time.DateOnly, c.Query("from"))
-	if errFrom != nil {
-		p.add("from", "must be a date YYYY-MM-DD")
+	from, okFrom := parseDay(c.Query("from"))
+	if !okFrom {
+		p.add("from", dayReason)
 	}
-	to, errTo := time.Parse(time.DateOnly, c.Query("to"))
-	if errTo != nil {
-		p.add("to", "must be a date YYYY-MM-DD")
+	to, okTo := parseDay(c.Query("to"))
+	if !okTo {
+		p.add("to", dayReason)
 	}
-	if errFrom == nil && errTo == nil && to.Before(from) {
+	if okFrom && okTo && to.Before(from) {
 		p.add("to", "must not be before from")
 	}
 	return from, to, p

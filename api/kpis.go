@@ -104,12 +104,13 @@ func (h *handlers) kpiQuery(c *gin.Context) (store.KPIQuery, bool) {
 	var p problems
 	day := func(field string) time.Time {
 		v := c.Query(field)
-		t, err := time.Parse(time.DateOnly, v)
+		t, ok := parseDay(v)
 		switch {
 		case v == "":
 			p.add(field, "is required: a day, YYYY-MM-DD")
-		case err != nil:
-			p.add(field, "must be a day, YYYY-MM-DD")
+		case !ok:
+			p.add(field, dayReason)
+			return time.Time{}
 		}
 		return t
 	}
