@@ -6,8 +6,10 @@ package web
 
 import (
 	"embed"
+	"errors"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -68,7 +70,7 @@ type ProviderSignIn interface {
 // /sign-in/oidc and /sign-in/callback, under the pages' security headers,
 // and offers it on the sign-in page.
 func (w *Web) MountProviderSignIn(r *gin.Engine, p ProviderSignIn) {
-	g := r.Group("/", securityHeaders)
+	g := r.Group("/", securityHeaders, w.limitForm)
 	g.GET(oidcsignin.StartPath, p.Start)
 	g.GET(oidcsignin.CallbackPath, p.Callback)
 	w.providerSignIn = true
@@ -79,7 +81,7 @@ func Mount(r *gin.Engine, d Deps) *Web {
 	w := &Web{d: withDefaults(d)}
 	w.pages = loadPages(w.funcs())
 	static, _ := fs.Sub(staticFS, "static")
-	g := r.Group("/", securityHeaders)
+	g := r.Group("/", securityHeaders, w.limitForm)
 	g.StaticFS("/static", http.FS(static))
 	g.GET("/favicon.ico", favicon)
 	g.GET("/", w.home)
@@ -90,6 +92,35 @@ func Mount(r *gin.Engine, d Deps) *Web {
 	in.POST("/sign-out", w.signOut)
 	w.pageRoutes(in)
 	return w
+}
+
+// maxForm is the largest form body a page accepts: the longest form (a
+// held interview) with every field at its maximum, in any script,
+// percent-encoded, stays under it.
+const maxForm = 2 << 20
+
+// limitForm reads every form a page is sent, as the API reads a body: a
+// plain form (no multipart, which no page sends and which would spill to
+// disk) of at most maxForm bytes.
+func (w *Web) limitForm(c *gin.Context) {
+	r := c.Request
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		w.refuse(c, http.StatusUnsupportedMediaType, "Homeward's forms are sent as plain forms, not as file uploads. Send it from the page.")
+		return
+	}
+	tooLarge := "That form is larger than any of Homeward's forms can be (2 MB). Shorten the longest answer and send it again."
+	if r.ContentLength > maxForm {
+		w.refuse(c, http.StatusRequestEntityTooLarge, tooLarge)
+		return
+	}
+	r.Body = http.MaxBytesReader(c.Writer, r.Body, maxForm)
+	var big *http.MaxBytesError
+	if err := r.ParseForm(); errors.As(err, &big) {
+		w.refuse(c, http.StatusRequestEntityTooLarge, tooLarge)
+	}
 }
 
 func withDefaults(d Deps) Deps {
