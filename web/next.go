@@ -38,7 +38,7 @@ func (w *Web) toSignIn(c *gin.Context) {
 		if next := safeNext(c.Request.URL.RequestURI()); next != "" {
 			http.SetCookie(c.Writer, &http.Cookie{Name: nextCookie, Value: url.QueryEscape(next), Path: "/",
 				MaxAge: int(LinkLifetime.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-				Secure: !isLocalhost(c.Request.Host)})
+				Secure: w.secureCookies()})
 		}
 	}
 	c.Redirect(http.StatusSeeOther, "/")
@@ -55,7 +55,7 @@ func (w *Web) AfterSignIn(c *gin.Context, u store.User) string {
 			next = safeNext(v)
 		}
 		http.SetCookie(c.Writer, &http.Cookie{Name: nextCookie, Value: "", Path: "/", MaxAge: -1,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: !isLocalhost(c.Request.Host)})
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: w.secureCookies()})
 	}
 	if next == "" || !usesPage(u.Role, pathOf(next)) {
 		return HomeOf(u)

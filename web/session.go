@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
@@ -41,7 +40,7 @@ func (w *Web) StartSession(c *gin.Context, u store.User) error {
 	}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: SessionCookie, Value: id, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: !isLocalhost(c.Request.Host),
+		SameSite: http.SameSiteLaxMode, Secure: w.secureCookies(),
 		MaxAge: int(w.d.SessionMax.Seconds()),
 	})
 	return nil
@@ -120,7 +119,7 @@ func (w *Web) signOut(c *gin.Context) {
 		}
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: !isLocalhost(c.Request.Host)})
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: w.secureCookies()})
 	c.Redirect(http.StatusSeeOther, "/?signed_out=1")
 }
 
@@ -137,12 +136,11 @@ func hash(s string) []byte {
 	return sum[:]
 }
 
-// isLocalhost reports whether host (with or without port) is this machine,
-// where `make run` serves plain HTTP and a Secure cookie would be dropped.
-func isLocalhost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+// secureCookies: cookies are Secure when staff open Homeward over HTTPS,
+// as HOMEWARD_PUBLIC_URL says, whatever Host a request names (a proxy may
+// forward plain HTTP, and a request's Host is the client's to choose).
+// `make run` serves plain http://localhost, where a Secure cookie would be
+// dropped.
+func (w *Web) secureCookies() bool {
+	return strings.HasPrefix(strings.ToLower(w.d.PublicURL), "https://")
 }
