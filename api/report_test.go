@@ -167,11 +167,14 @@ func TestReturnReportWaitsForApproval(t *testing.T) {
 	post(t, env, iv, base+"/agreement", map[string]any{"confidentiality_explained": true, "child_told_before_sharing": true,
 		"shared_with": []any{map[string]any{"party": "social_worker", "what": "the return report"}}}, 200)
 	testenv.Eventually(t, 30*time.Second, "the report produced", func() bool {
-		st, _ := env.Do(t, "GET", base+"/report", officer, nil)
+		st, _ := env.Do(t, "GET", base+"/report", mgr, nil)
 		return st == 200
 	})
-	st, body := env.Do(t, "POST", base+"/report/acknowledgement", officer, nil)
-	wantError(t, st, body, 409, "conflict", "report") // not sent before it is approved
+	// Not sent before it is approved: the officer sees no report yet.
+	st, body := env.Do(t, "GET", base+"/report", officer, nil)
+	wantError(t, st, body, 404, "not_found", "id")
+	st, body = env.Do(t, "POST", base+"/report/acknowledgement", officer, nil)
+	wantError(t, st, body, 404, "not_found", "id")
 	st, body = env.Do(t, "POST", base+"/report/approval", iv, nil)
 	wantError(t, st, body, 403, "forbidden", "role")
 	if n := reportEmails(env, ep.Reference); n != 0 {
@@ -182,6 +185,10 @@ func TestReturnReportWaitsForApproval(t *testing.T) {
 		return st == 200
 	})
 	testenv.Eventually(t, 30*time.Second, "the report emailed after approval", func() bool { return reportEmails(env, ep.Reference) == 1 })
+	testenv.Eventually(t, 10*time.Second, "the officer reads the report once sent", func() bool {
+		st, _ := env.Do(t, "GET", base+"/report", officer, nil)
+		return st == 200
+	})
 	var by string
 	if err := env.Store.Pool.QueryRow(context.Background(),
 		"SELECT approved_by FROM return_reports WHERE episode_id = $1", ep.ID).Scan(&by); err != nil || by != mgrUser.ID {
