@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/csv"
 	"math"
 	"net/http"
 	"strconv"
@@ -195,14 +193,11 @@ var kpiColumns = []string{
 // kpiCSV is the report as CSV: one row per month, then the total. An
 // empty cell is a figure with nothing to measure.
 func kpiCSV(r KPIReport) []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(kpiColumns)
+	var rows [][]string
 	for _, f := range append(append([]KPIFigure{}, r.Periods...), r.Total) {
-		_ = w.Write(kpiRow(f))
+		rows = append(rows, kpiRow(f))
 	}
-	w.Flush()
-	return buf.Bytes()
+	return csvBytes(kpiColumns, rows)
 }
 
 func kpiRow(f KPIFigure) []string {

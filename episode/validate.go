@@ -46,6 +46,15 @@ func (ps *Problems) text(field, v string, max int) {
 	}
 }
 
+// LocalAuthorityChildIDPattern is what a local authority's child id may be:
+// it goes into the SSDA903 return and Annex A as it is, so it starts with a
+// letter or digit (never a spreadsheet formula's =, +, - or @) and holds
+// letters, digits, spaces and / . _ - only, at most 50 characters.
+var LocalAuthorityChildIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 /._-]{0,49}$`)
+
+// LocalAuthorityChildIDReason says so in an error.
+const LocalAuthorityChildIDReason = "must start with a letter or digit and hold only letters, digits, spaces and / . _ -, at most 50 characters"
+
 func (ps *Problems) required(field, v string) bool {
 	if strings.TrimSpace(v) == "" {
 		ps.add(field, "is required")
@@ -324,7 +333,9 @@ func (r Referral) Validate() Problems {
 	ps.text("child.first_name", r.Child.FirstName, MaxShortText)
 	ps.text("child.last_name", r.Child.LastName, MaxShortText)
 	ps.text("child.gender", r.Child.Gender, MaxShortText)
-	ps.text("child.local_authority_child_id", r.Child.LocalAuthorityChildID, MaxShortText)
+	if id := r.Child.LocalAuthorityChildID; id != "" && !LocalAuthorityChildIDPattern.MatchString(id) {
+		ps.add("child.local_authority_child_id", "%s", LocalAuthorityChildIDReason)
+	}
 	ps.text("child.police_person_reference", r.Child.PolicePersonReference, MaxShortText)
 	ps.text("police_reference", r.PoliceReference, MaxShortText)
 	ps.text("referral_source", r.Source, MaxShortText)
