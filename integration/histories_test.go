@@ -57,6 +57,8 @@ func TestRecordHistories(t *testing.T) {
 			// Recorded histories must replay without keys: record in plaintext.
 			env := testenv.Start(t, testenv.Options{Policy: sc.policy, PlaintextPayloads: *record})
 			tm := newTeam(t, env)
+			// The report goes to an officer before the episode ends.
+			env.AddUserIn(t, store.RoleCommissionerOfficer, env.Commissioner.ID)
 			id := sc.run(t, tm)
 			hist := closedHistory(t, env, workflows.WorkflowID(id))
 			keepHistory(t, env, hist, sc.name)

@@ -13,6 +13,7 @@ import (
 	"homeward/episode"
 	"homeward/internal/pglocal"
 	"homeward/internal/testenv"
+	"homeward/store"
 )
 
 func TestMain(m *testing.M) {
@@ -128,6 +129,7 @@ func wholeEpisode(t *testing.T, tm *team) string {
 func TestWholeEpisodeThroughTheAPI(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{})
 	tm := newTeam(t, env)
+	officer, _ := env.AddUserIn(t, store.RoleCommissionerOfficer, env.Commissioner.ID)
 	id := wholeEpisode(t, tm)
 
 	ep := tm.waitFor(t, id, "completes", hasStatus(episode.StatusCompleted))
@@ -159,8 +161,11 @@ func TestWholeEpisodeThroughTheAPI(t *testing.T) {
 	if status != 409 {
 		t.Errorf("closure of a completed episode = %d %s, want 409", status, raw)
 	}
-	if len(env.SMTP.Messages()) != 0 {
-		t.Errorf("emails were sent for an episode with nothing late")
+	// The one email: the report is ready, to the commissioner's officer.
+	for _, m := range env.SMTP.Messages() {
+		if m.Header.Get("X-Homeward-Report") == "" || m.To[0] != officer.Email {
+			t.Errorf("email %q to %v for an episode with nothing late", m.Subject, m.To)
+		}
 	}
 }
 
