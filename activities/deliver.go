@@ -28,6 +28,7 @@ type delivery struct {
 // wait for the records).
 type group struct {
 	who      string // the group in words, for a try when it is empty
+	none     string // why nobody was tried when it is empty; default noneActive
 	list     func(ctx context.Context) ([]recipient, error)
 	fallback bool
 }
@@ -35,6 +36,12 @@ type group struct {
 func fixed(who string, to []recipient) group {
 	return group{who: who, list: func(context.Context) ([]recipient, error) { return to, nil }}
 }
+
+// noneActive is why nobody in a role was tried.
+const noneActive = "nobody active in this role to send it to"
+
+// noAddresses is why none of the policy's escalation addresses was tried.
+const noAddresses = "the commissioner's policy lists none"
 
 // errNobodyReached is the activity's failure while no recipient has an
 // email: Temporal retries it, as the relay may come back.
@@ -57,7 +64,11 @@ func (a *Activities) send(ctx context.Context, d delivery) (sent int, err error)
 			return sent, err
 		}
 		if len(to) == 0 {
-			r.tries = append(r.tries, store.DeliveryTry{Recipient: g.who, Reason: "nobody active to send it to"})
+			why := g.none
+			if why == "" {
+				why = noneActive
+			}
+			r.tries = append(r.tries, store.DeliveryTry{Recipient: g.who, Reason: why})
 			continue
 		}
 		n, failed, err := a.deliver(ctx, d, to, r)
@@ -181,7 +192,7 @@ func (a *Activities) sendOne(ctx context.Context, d delivery, r recipient, tries
 // commissioner's escalation addresses, then the admins.
 func (a *Activities) policyAndAdmins(episodeID, commissionerID string) []group {
 	return []group{
-		{who: "the policy's escalation addresses", fallback: true,
+		{who: "the policy's escalation addresses", none: noAddresses, fallback: true,
 			list: func(ctx context.Context) ([]recipient, error) { return a.escalationAddresses(ctx, episodeID) }},
 		a.admins(commissionerID),
 	}
