@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -63,7 +64,10 @@ func (w *Web) callAPIAccepting(c *gin.Context, method, path string, body any, id
 	if err != nil {
 		return apiAnswer{}, fmt.Errorf("web: %s %s: %w", method, path, err)
 	}
-	req.RemoteAddr = c.Request.RemoteAddr // the audit trail records the person's address
+	// The audit trail and the rate limit see the person's address, as
+	// the engine's trusted proxies read it from the page's request (the
+	// peer alone would be the proxy's).
+	req.RemoteAddr = net.JoinHostPort(c.ClientIP(), "0")
 	req.Host = c.Request.Host
 	req.Header.Set("Accept", accept)
 	if id := c.Writer.Header().Get("X-Request-ID"); id != "" {
