@@ -79,7 +79,8 @@ func (h *handlers) shareInterview(c *gin.Context, ans store.OutcomeAnswer, ev ep
 	for _, cover := range u.Covers {
 		shared := episode.Event{Type: episode.EventSharedInterview, Actor: ev.Actor, ActorRole: ev.ActorRole, RecordedAt: ev.RecordedAt,
 			Shared: &episode.SharedInterview{Primary: ans.EpisodeID, PrimaryReference: ans.Episode.Reference,
-				HeldAt: *u.HeldAt, Venue: u.Venue, Record: u.Record, TakeOver: u.TakeOver}}
+				HeldAt: *u.HeldAt, Venue: u.Venue, Record: u.Record, TakeOver: u.TakeOver,
+				TakerGender: currentUser(c).Gender}}
 		r := h.shareWith(c, cover, updateID+"/shared/"+cover, workflows.OutcomeInput{Event: shared, RequestHash: hash})
 		out = append(out, r)
 	}

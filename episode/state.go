@@ -152,6 +152,13 @@ func (s *State) Check(ev Event) *Problem {
 			return p
 		}
 	}
+	if takingOver && s.AssignedInterviewer != ev.Actor {
+		taker := Assignment{InterviewerID: ev.Actor, InterviewerGender: ev.Shared.TakerGender}
+		if WorkerGenderProblem(s.WorkerGenderPreference, taker) != nil {
+			return conflict("take_over", "the child asked for a %s worker in episode %s: leave take_over out, or ask a coordinator to assign it",
+				s.WorkerGenderPreference, s.Reference)
+		}
+	}
 	return s.CheckSignalled(ev)
 }
 

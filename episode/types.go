@@ -217,6 +217,10 @@ type SharedInterview struct {
 	// TakeOver lets the interviewer take this episode over when it is
 	// assigned to someone else (or to nobody).
 	TakeOver bool `json:"take_over,omitempty"`
+	// TakerGender is what the interviewer taking over recorded ("" for
+	// nothing), checked against the child's preferred worker gender as an
+	// assignment is.
+	TakerGender string `json:"taker_gender,omitempty"`
 }
 
 type Assignment struct {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +88,50 @@ func TestOneInterviewCoversSeveralEpisodes(t *testing.T) {
 	}
 	if !audited {
 		t.Errorf("the take-over of %s is not in the audit trail", third)
+	}
+}
+
+// Taking a covered episode over is an assignment: it is checked against the
+// child's preferred worker gender like every other. The interview can
+// still be shared without taking the episode over.
+func TestTakeOverRespectsTheChildsWorkerGender(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	tm := newTeam(t, env)
+	now := time.Now().UTC().Truncate(time.Second)
+	first := tm.assigned(t, now.Add(-3*time.Hour)) // the child asks for a female worker
+	child := tm.childOf(t, first)
+	other, _ := env.AddUser(t, store.RoleInterviewer)
+	r := referral(now.Add(-2 * time.Hour))
+	r["child"] = map[string]any{"id": child}
+	r["assigned_interviewer_id"] = other.ID
+	second := tm.must(t, 201, "POST", "/v1/episodes", tm.Coordinator, r)["id"].(string)
+	tm.childOf(t, second)
+	if err := env.Store.SetUserGender(t.Context(), tm.InterviewerID, "male"); err != nil {
+		t.Fatal(err)
+	}
+
+	p := "/v1/episodes/" + first
+	tm.must(t, 200, "POST", p+"/contact-attempts", tm.Interviewer, attemptBody(now.Add(-2*time.Hour), "reached_offered"))
+	held := func(takeOver bool) map[string]any {
+		return map[string]any{"outcome": "held", "held_at": rfc(now.Add(-time.Hour)),
+			"record": map[string]any{"push_factors": []string{"conflict at home"}}, "covers": []string{second}, "take_over": takeOver}
+	}
+	var got struct {
+		Covered []struct {
+			Recorded bool   `json:"recorded"`
+			Field    string `json:"field"`
+			Reason   string `json:"reason"`
+		} `json:"covered"`
+	}
+	st, answer := env.Do(t, "POST", p+"/interview", tm.Interviewer, held(true))
+	if err := json.Unmarshal(answer, &got); st != 200 || err != nil || len(got.Covered) != 1 {
+		t.Fatalf("shared interview: %d %s", st, answer)
+	}
+	if c := got.Covered[0]; c.Recorded || !strings.Contains(c.Reason, "female") {
+		t.Fatalf("take-over against the child's preference: %+v; want refused, naming the preference", c)
+	}
+	ep := tm.must(t, 200, "GET", "/v1/episodes/"+second, tm.Coordinator, nil)
+	if assigneeOf(ep) != other.ID || ep["status"] == "interview_held" {
+		t.Errorf("episode %v taken over against the child's preference", ep["status"])
 	}
 }
