@@ -533,7 +533,9 @@ func (a *oidcAuth) userFrom(ctx context.Context, st *store.Store, tok *oidc.IDTo
 		return store.User{}, refused("Your sign-in gives you no Homeward role.",
 			"role", "the token's "+a.cfg.RoleClaim+" claim maps to no Homeward role")
 	}
-	if cl.Email == "" || (cl.EmailVerified != nil && !*cl.EmailVerified) {
+	// email_verified must be there and true: a provider that does not say
+	// has not checked the address, and the address is who the user is.
+	if cl.Email == "" || cl.EmailVerified == nil || !*cl.EmailVerified {
 		return store.User{}, refused("Your sign-in has no verified email address; Homeward needs one to reach you.",
 			"email", "the token must carry a verified email")
 	}

@@ -333,6 +333,14 @@ func TestOIDCSignIn(t *testing.T) {
 		tok = sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("erin", func(c map[string]any) { c["email_verified"] = false }))
 		st, body = get(t, "/v1/episodes", tok)
 		wantError(t, st, body, 403, "forbidden", "email")
+		// A provider that does not say the address is verified has not
+		// verified it.
+		tok = sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("erin", func(c map[string]any) { delete(c, "email_verified") }))
+		st, body = get(t, "/v1/episodes", tok)
+		wantError(t, st, body, 403, "forbidden", "email")
+		if _, err := env.Store.UserByOIDC(ctx, iss.srv.URL, "erin"); err == nil {
+			t.Fatalf("a token without a verified email created a user")
+		}
 	})
 
 	t.Run("an email another user has is 403, not a takeover", func(t *testing.T) {
