@@ -437,13 +437,24 @@ func (h *handlers) authenticateJWT(c *gin.Context, raw string) {
 		badToken(c, "the token is not a Homeward API token, and sign-in by OpenID Connect is not configured")
 		return
 	}
-	user, err := h.oidc.signIn(c.Request.Context(), h.Store, raw, nil)
+	user, err := h.oidc.signIn(c.Request.Context(), h.Store, raw, notAnIDToken)
 	if err != nil {
 		h.refuseJWT(c, err)
 		return
 	}
 	c.Set(ctxUser, user)
 	c.Next()
+}
+
+// notAnIDToken refuses an ID token sent as a bearer token: it says who
+// signed in to a client, not that the client may call the API. An ID token
+// carries the sign-in's nonce or the hash of its access token; an access
+// token never does.
+func notAnIDToken(tok *oidc.IDToken) error {
+	if tok.Nonce != "" || tok.AccessTokenHash != "" {
+		return invalidToken("the token is an ID token: send the access token as the bearer token", nil)
+	}
+	return nil
 }
 
 // refuseJWT answers a bearer JWT that signs no one in.

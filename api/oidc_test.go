@@ -343,6 +343,17 @@ func TestOIDCSignIn(t *testing.T) {
 		}
 	})
 
+	t.Run("an ID token is not an API bearer token", func(t *testing.T) {
+		for claim, value := range map[string]string{"nonce": "n-0S6_WzA2Mj", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ"} {
+			tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("ida", func(c map[string]any) { c[claim] = value }))
+			st, body := get(t, "/v1/episodes", tok)
+			wantError(t, st, body, 401, "unauthorized", "Authorization")
+			if !strings.Contains(string(body), "ID token") {
+				t.Errorf("with %s: %s; want the reason", claim, body)
+			}
+		}
+	})
+
 	t.Run("an email another user has is 403, not a takeover", func(t *testing.T) {
 		other, _ := env.AddUser(t, store.RoleManager)
 		tok := sign(t, jose.RS256, iss.rsaKey, "rsa-1", iss.claims("heidi", func(c map[string]any) { c["email"] = other.Email }))
