@@ -233,6 +233,7 @@ func TestBreachEmailArrivesOnceOverSMTP(t *testing.T) {
 func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{QueryTimeout: 500 * time.Millisecond, OutcomeTimeout: 2 * time.Second})
 	tm := newTeam(t, env)
+	officer, _ := env.AddUserIn(t, store.RoleCommissionerOfficer, env.Commissioner.ID)
 	now := time.Now().UTC().Truncate(time.Second)
 	id := tm.open(t, now.Add(-3*time.Hour))
 	p := "/v1/episodes/" + id
@@ -274,8 +275,18 @@ func TestWorkerStopsMidEpisodeAndANewOneCarriesOn(t *testing.T) {
 	})
 	tm.must(t, 200, "POST", p+"/closure", tm.Coordinator, map[string]any{"reason": "other", "details": "moved to a specialist service"})
 	ep := tm.waitFor(t, id, "closes", hasStatus(episode.StatusClosed))
-	if n := len(env.SMTP.Messages()); n != 2 {
-		t.Errorf("emails = %d, want the two safeguarding emails only", n)
+	// The two safeguarding emails, and at most the report's to its officer.
+	escalations := 0
+	for _, m := range env.SMTP.Messages() {
+		switch {
+		case m.Header.Get("X-Homeward-Escalation") == "safeguarding_concern":
+			escalations++
+		case m.Header.Get("X-Homeward-Report") == "" || m.To[0] != officer.Email:
+			t.Errorf("unexpected email %q to %v", m.Subject, m.To)
+		}
+	}
+	if escalations != 2 {
+		t.Errorf("safeguarding emails = %d, want one to each manager", escalations)
 	}
 	if fmt.Sprint(ep["agreement"]) == "<nil>" {
 		t.Errorf("the agreement recorded after the restart is missing")
