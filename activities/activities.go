@@ -96,9 +96,7 @@ func (a *Activities) SendEscalation(ctx context.Context, in SendEscalationInput)
 		groups: []group{
 			fixed("managers", usersTo("manager", managers)),
 			// The managers are not held up while the records catch up.
-			{who: "the policy's escalation addresses", none: noAddresses, list: func(ctx context.Context) ([]recipient, error) {
-				return a.escalationAddresses(ctx, in.EpisodeID)
-			}},
+			a.policyAddresses(in.EpisodeID),
 			a.admins(commissioner),
 		},
 	}

@@ -53,7 +53,10 @@ var errNobodyReached = errors.New("nobody has received it yet")
 // With nobody reached, the email is recorded as undelivered, with who was
 // tried and why, until a retry reaches someone.
 func (a *Activities) send(ctx context.Context, d delivery) (sent int, err error) {
-	r := &round{listed: map[string]bool{}}
+	r, err := a.newRound(ctx, d.key)
+	if err != nil {
+		return 0, err
+	}
 	var owed error
 	for _, g := range d.groups {
 		if g.fallback && sent > 0 {
@@ -109,12 +112,31 @@ func (a *Activities) recordUndelivered(ctx context.Context, d delivery, tries []
 	return fmt.Errorf("%s: %w (%d tried)", d.key, errNobodyReached, len(tries))
 }
 
-// round is one attempt at a delivery: who was tried and why they do not
-// have it, and every address listed so far (lower case), so that one
-// listed in two groups counts once.
+// round is one attempt at a delivery: who already has it or was refused
+// it for good (read once, lower case), who was tried and why they do not
+// have it, and every address listed so far, so that one listed in two
+// groups counts once.
 type round struct {
-	tries  []store.DeliveryTry
-	listed map[string]bool
+	delivered map[string]bool
+	refused   map[string]string
+	tries     []store.DeliveryTry
+	listed    map[string]bool
+}
+
+func (a *Activities) newRound(ctx context.Context, key string) (*round, error) {
+	done, err := a.Store.DeliveredTo(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("reading deliveries: %w", err)
+	}
+	refused, err := a.Store.RefusedFor(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("reading refusals: %w", err)
+	}
+	r := &round{delivered: map[string]bool{}, refused: refused, listed: map[string]bool{}}
+	for _, addr := range done {
+		r.delivered[strings.ToLower(addr)] = true
+	}
+	return r, nil
 }
 
 // deliver sends d's message to each of to that has not had it under d's key
@@ -123,27 +145,15 @@ type round struct {
 // not be reached for now, the first such failure. A recipient the relay
 // refuses for good is recorded and never tried again for this email.
 func (a *Activities) deliver(ctx context.Context, d delivery, to []recipient, rd *round) (count int, owed, err error) {
-	done, err := a.Store.DeliveredTo(ctx, d.key)
-	if err != nil {
-		return 0, nil, fmt.Errorf("reading deliveries: %w", err)
-	}
-	refused, err := a.Store.RefusedFor(ctx, d.key)
-	if err != nil {
-		return 0, nil, fmt.Errorf("reading refusals: %w", err)
-	}
-	delivered := map[string]bool{}
-	for _, addr := range done {
-		delivered[strings.ToLower(addr)] = true
-	}
 	for _, r := range to {
 		addr := strings.ToLower(r.Email)
 		switch {
 		case rd.listed[addr]:
 			continue
-		case delivered[addr]:
+		case rd.delivered[addr]:
 			count++
-		case refused[addr] != "":
-			rd.tries = append(rd.tries, store.DeliveryTry{Recipient: r.who, Address: r.Email, Reason: refused[addr]})
+		case rd.refused[addr] != "":
+			rd.tries = append(rd.tries, store.DeliveryTry{Recipient: r.who, Address: r.Email, Reason: rd.refused[addr]})
 		default:
 			ok, failed, err := a.sendOne(ctx, d, r, &rd.tries)
 			if err != nil {
@@ -191,11 +201,16 @@ func (a *Activities) sendOne(ctx context.Context, d delivery, r recipient, tries
 // policyAndAdmins are the fallbacks of an email nobody received: the
 // commissioner's escalation addresses, then the admins.
 func (a *Activities) policyAndAdmins(episodeID, commissionerID string) []group {
-	return []group{
-		{who: "the policy's escalation addresses", none: noAddresses, fallback: true,
-			list: func(ctx context.Context) ([]recipient, error) { return a.escalationAddresses(ctx, episodeID) }},
-		a.admins(commissionerID),
-	}
+	addresses := a.policyAddresses(episodeID)
+	addresses.fallback = true
+	return []group{addresses, a.admins(commissionerID)}
+}
+
+// policyAddresses are the addresses the episode's policy lists, read when
+// their turn comes (they may wait for the episode's records).
+func (a *Activities) policyAddresses(episodeID string) group {
+	return group{who: "the policy's escalation addresses", none: noAddresses,
+		list: func(ctx context.Context) ([]recipient, error) { return a.escalationAddresses(ctx, episodeID) }}
 }
 
 func (a *Activities) admins(commissionerID string) group {

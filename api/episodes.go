@@ -485,16 +485,11 @@ func (h *handlers) listEpisodes(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"episodes": eps, "limit": f.Limit, "offset": f.Offset})
 }
 
-// boolParam reads an optional true/false query parameter.
+// boolParam reads an optional true/false query parameter, false when left
+// out.
 func boolParam(c *gin.Context, p *problems, name string) bool {
-	v, ok := queryParam(c, name)
-	if !ok || v == "false" {
-		return false
-	}
-	if v != "true" {
-		p.add(name, "must be true or false")
-	}
-	return v == "true"
+	b := optionalBool(c, p, name)
+	return b != nil && *b
 }
 
 // PendingEpisode is the answer for an episode whose workflow runs but whose

@@ -19,24 +19,22 @@ import (
 
 // Config is everything a Homeward process needs to know at start-up.
 type Config struct {
-	Listen            string // HOMEWARD_LISTEN, default ":8080"
-	MetricsListen     string // HOMEWARD_METRICS_LISTEN: where /metrics is served; default "" (off)
-	DatabaseURL       string // DATABASE_URL; empty in `homeward dev` means the local cluster
-	TemporalAddress   string // TEMPORAL_ADDRESS, else the Temporal profile's, else "localhost:7233"
-	TemporalNamespace string // TEMPORAL_NAMESPACE, else the Temporal profile's, else "default"
-	TaskQueue         string // HOMEWARD_TASK_QUEUE, default "homeward-episodes"
-	SMTPURL           string // HOMEWARD_SMTP_URL; a worker needs it unless the outbox is asked for (OutboxAsked)
-	MailFrom          string // HOMEWARD_MAIL_FROM, default "Homeward <homeward@localhost>"
-	OutboxDir         string // HOMEWARD_OUTBOX_DIR, default "<data dir>/outbox"
-	// OutboxAsked: HOMEWARD_OUTBOX_DIR was set, so a worker without an SMTP
-	// URL writes its emails there; `homeward dev` always does.
-	OutboxAsked     bool
-	DataDir         string        // HOMEWARD_DATA_DIR, default ".homeward" (dev mode only)
-	TimeZone        string        // HOMEWARD_TIME_ZONE, default "Europe/London"; how emails show instants
-	LogLevel        string        // HOMEWARD_LOG_LEVEL, default "info"
-	LogFormat       string        // HOMEWARD_LOG_FORMAT, "json" (default) or "text"; `homeward dev` defaults to text
-	ShutdownTimeout time.Duration // HOMEWARD_SHUTDOWN_TIMEOUT, default 20s
-	Policy          episode.Policy
+	Listen            string        // HOMEWARD_LISTEN, default ":8080"
+	MetricsListen     string        // HOMEWARD_METRICS_LISTEN: where /metrics is served; default "" (off)
+	DatabaseURL       string        // DATABASE_URL; empty in `homeward dev` means the local cluster
+	TemporalAddress   string        // TEMPORAL_ADDRESS, else the Temporal profile's, else "localhost:7233"
+	TemporalNamespace string        // TEMPORAL_NAMESPACE, else the Temporal profile's, else "default"
+	TaskQueue         string        // HOMEWARD_TASK_QUEUE, default "homeward-episodes"
+	SMTPURL           string        // HOMEWARD_SMTP_URL; a worker needs it unless the outbox is asked for (OutboxAsked)
+	MailFrom          string        // HOMEWARD_MAIL_FROM, default "Homeward <homeward@localhost>"
+	OutboxDir         string        // HOMEWARD_OUTBOX_DIR, default "<data dir>/outbox"
+	OutboxAsked       bool          // HOMEWARD_OUTBOX_DIR was set: a worker without an SMTP URL writes its emails there
+	DataDir           string        // HOMEWARD_DATA_DIR, default ".homeward" (dev mode only)
+	TimeZone          string        // HOMEWARD_TIME_ZONE, default "Europe/London"; how emails show instants
+	LogLevel          string        // HOMEWARD_LOG_LEVEL, default "info"
+	LogFormat         string        // HOMEWARD_LOG_FORMAT, "json" (default) or "text"; `homeward dev` defaults to text
+	ShutdownTimeout   time.Duration // HOMEWARD_SHUTDOWN_TIMEOUT, default 20s
+	Policy            episode.Policy
 
 	// Temporal payload encryption (package payloadcrypt). Keys are
 	// `id:base64-32-bytes`; the last is current unless PayloadKeyCurrent
