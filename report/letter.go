@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"time"
 
-	"github.com/go-pdf/fpdf"
-
 	"homeward/episode"
 )
 
@@ -63,16 +61,14 @@ func topics(r episode.InterviewRecord) string {
 
 // LetterPDF renders the child's letter.
 func LetterPDF(src LetterSource) ([]byte, error) {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetTitle("Letter "+src.Reference, true)
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	pdf := newPDF("Letter " + src.Reference)
 	pdf.AddPage()
-	pdf.SetFont("Helvetica", "B", 14)
+	pdf.SetFont(family, "B", 14)
 	pdf.MultiCell(0, 8, "After we talked", "", "L", false)
 	pdf.Ln(2)
-	pdf.SetFont("Helvetica", "", 12)
+	pdf.SetFont(family, "", 12)
 	for _, l := range LetterLines(src) {
-		pdf.MultiCell(0, 6, tr(l), "", "L", false)
+		paragraph(pdf, 6, l)
 		pdf.Ln(2)
 	}
 	var b bytes.Buffer

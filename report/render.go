@@ -3,8 +3,6 @@ package report
 import (
 	"bytes"
 	"html/template"
-
-	"github.com/go-pdf/fpdf"
 )
 
 var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
@@ -27,28 +25,26 @@ func HTML(r Report) (string, error) {
 
 // PDF renders the report with the marking and the reference on every page.
 func PDF(r Report) ([]byte, error) {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetTitle("Return report "+r.Reference, true)
-	tr := pdf.UnicodeTranslatorFromDescriptor("") // cp1252: the core fonts' encoding
+	pdf := newPDF("Return report " + r.Reference)
 	pdf.SetHeaderFunc(func() {
-		pdf.SetFont("Helvetica", "B", 10)
+		pdf.SetFont(family, "B", 10)
 		pdf.CellFormat(0, 6, Marking, "", 1, "C", false, 0, "")
-		pdf.SetFont("Helvetica", "", 9)
+		pdf.SetFont(family, "", 9)
 		pdf.CellFormat(0, 6, "Return report "+r.Reference, "B", 1, "C", false, 0, "")
 		pdf.Ln(4)
 	})
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-12)
-		pdf.SetFont("Helvetica", "", 8)
+		pdf.SetFont(family, "", 8)
 		pdf.CellFormat(0, 6, Marking, "", 0, "C", false, 0, "")
 	})
 	pdf.AddPage()
 	for _, s := range r.Sections {
-		pdf.SetFont("Helvetica", "B", 12)
-		pdf.MultiCell(0, 7, tr(s.Title), "", "L", false)
-		pdf.SetFont("Helvetica", "", 10)
+		pdf.SetFont(family, "B", 12)
+		paragraph(pdf, 7, s.Title)
+		pdf.SetFont(family, "", 10)
 		for _, l := range s.Lines {
-			pdf.MultiCell(0, 5, tr("- "+l), "", "L", false)
+			paragraph(pdf, 5, "- "+l)
 		}
 		pdf.Ln(3)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"homeward/episode"
 	"homeward/internal/pdftext"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 func source(parties ...episode.Party) Source {
@@ -84,6 +86,39 @@ func TestLetterInPlainWordsWithoutTheDetail(t *testing.T) {
 	for _, absent := range []string{"arguments at home", "carry parcels", "older boys", "OFFICIAL"} {
 		if strings.Contains(text, absent) {
 			t.Errorf("letter holds %q", absent)
+		}
+	}
+}
+
+// Names come in every script; the core PDF fonts stop at Windows-1252 and
+// printed "Łukasz" as ".ukasz".
+func TestReportAndLetterPrintEveryNameWhole(t *testing.T) {
+	names := []string{"Łukasz", "Siobhán Ó Briain", "Nguyễn Thị Hương", "Zoë Yılmaz", "Дмитрий", "محمد"}
+	src := source(episode.PartySocialWorker)
+	src.Record.WhoWith = strings.Join(names[:3], ", ")
+	src.Record.WhereChildWas = "with " + names[3]
+	src.Actions = []Action{
+		{What: "Visit from " + names[4] + " and " + names[0], Owner: names[0], DueAt: src.Actions[0].DueAt},
+		{What: names[5], Owner: names[5], DueAt: src.Actions[0].DueAt},
+	}
+	report, err := PDF(Build(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	letter, err := LetterPDF(LetterSource{Reference: src.Reference, Record: src.Record, Actions: src.Actions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for doc, pdf := range map[string][]byte{"report": report, "letter": letter} {
+		// pdftotext gives Arabic in the joined forms the page shows.
+		text := norm.NFKC.String(pdfText(t, pdf))
+		for _, name := range names {
+			if doc == "letter" && name != names[0] && name != names[4] && name != names[5] {
+				continue // the letter names the actions, not who the child was with
+			}
+			if !strings.Contains(text, name) {
+				t.Errorf("%s lacks %q:\n%s", doc, name, text)
+			}
 		}
 	}
 }
