@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -302,4 +303,33 @@ func TestChildRecordAndPatch(t *testing.T) {
 		d := getChild(t, env, coord, child)
 		return len(d.PlacesAndPeople) == 1 && d.PlacesAndPeople[0].WhereChildWas == "a friend's flat" && d.PlacesAndPeople[0].EpisodeID == ep
 	})
+}
+
+// Names compare with Unicode case folding, whatever the database's locale
+// (the test cluster's is C, where lower('Ł') is 'Ł'): a referral in capitals
+// or without them is a possible match, and the children search finds it.
+func TestPossibleMatchFoldsCase(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	_, coord := env.AddUser(t, store.RoleCoordinator)
+	for _, c := range []struct{ known, again map[string]any }{
+		{map[string]any{"first_name": "Zoë", "last_name": "Ó Briain", "date_of_birth": "2011-03-04"},
+			map[string]any{"first_name": "ZOË", "last_name": "ó briain", "date_of_birth": "2011-03-04"}},
+		{map[string]any{"first_name": "Łukasz", "last_name": "Żuraw", "date_of_birth": "2010-01-02"},
+			map[string]any{"first_name": "łukasz", "last_name": "ŻURAW"}},
+		// Decomposed: e and a combining diaeresis, as some keyboards send it.
+		{map[string]any{"first_name": "Noël", "last_name": "Straße", "date_of_birth": "2012-05-06"},
+			map[string]any{"first_name": "NOE\u0308L", "last_name": "STRASSE", "date_of_birth": "2012-05-06"}},
+	} {
+		known := projectedChild(t, env, coord, open(t, env, coord, referralFor(c.known)).ID)
+		st, body := env.Do(t, "POST", "/v1/episodes", coord, referralFor(c.again))
+		wantError(t, st, body, http.StatusConflict, "conflict", "child")
+		if !strings.Contains(string(body), known) {
+			t.Errorf("%v: candidates lack the known child %s: %s", c.again, known, body)
+		}
+		search := c.again["first_name"].(string) + " " + c.again["last_name"].(string)
+		st, body = env.Do(t, "GET", "/v1/children?name="+url.QueryEscape(search), coord, nil)
+		if st != 200 || !strings.Contains(string(body), known) {
+			t.Errorf("search %q: %d, want the known child %s: %s", search, st, known, body)
+		}
+	}
 }

@@ -148,12 +148,12 @@ func (s *Store) ListChildren(ctx context.Context, caller Caller, f ChildFilter) 
 	err := s.asCaller(ctx, caller, readOnly, "list children", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+childSummaryColumns+`
 			FROM children c LEFT JOIN users u ON u.id = c.worker_id
-			WHERE (@name = '' OR (c.first_name || ' ' || c.last_name) ILIKE '%' || @name || '%')
+			WHERE (@name = '' OR (c.first_name_key || ' ' || c.last_name_key) LIKE '%' || @name || '%')
 				AND (@dob::date IS NULL OR c.date_of_birth = @dob::date)
 				AND (@la = '' OR c.local_authority_child_id = @la)
 			ORDER BY lower(c.last_name), lower(c.first_name), c.id
 			LIMIT @limit OFFSET @offset`, pgx.NamedArgs{
-			"name": likeEscape(strings.TrimSpace(f.Name)), "dob": dob, "la": f.LocalAuthorityChildID,
+			"name": likeEscape(NameKey(f.Name)), "dob": dob, "la": f.LocalAuthorityChildID,
 			"limit": limit, "offset": offset,
 		})
 		if err != nil {
@@ -305,7 +305,8 @@ const maxCandidates = 20
 
 // possibleMatchesSQL is the rule for a possible match within the
 // commissioner (no fuzzy matching: a rule a coordinator can predict):
-//   - the same date of birth, and the same first name (any case) or the
+//   - the same date of birth, and the same first name (compared as NameKey
+//     folds them, so in any case) or the
 //     same first initial and the same last name; or
 //   - the same first and last names when either date of birth is unknown;
 //
@@ -316,10 +317,10 @@ FROM children c
 WHERE c.commissioner_id = @commissioner
 	AND (@la = '' OR c.local_authority_child_id = '')
 	AND (
-		(c.date_of_birth = @dob::date AND (lower(c.first_name) = lower(@first)
-			OR (@last <> '' AND left(lower(c.first_name), 1) = left(lower(@first), 1) AND lower(c.last_name) = lower(@last))))
+		(c.date_of_birth = @dob::date AND (c.first_name_key = @first
+			OR (@last <> '' AND left(c.first_name_key, 1) = left(@first, 1) AND c.last_name_key = @last)))
 		OR ((c.date_of_birth IS NULL OR @dob::date IS NULL) AND @last <> ''
-			AND lower(c.first_name) = lower(@first) AND lower(c.last_name) = lower(@last)))
+			AND c.first_name_key = @first AND c.last_name_key = @last))
 ORDER BY c.created_at, c.id
 LIMIT @limit`
 
@@ -338,7 +339,7 @@ func (s *Store) PossibleMatches(ctx context.Context, caller Caller, commissioner
 	err := s.asCaller(ctx, caller, readOnly, "possible matches", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, possibleMatchesSQL, pgx.NamedArgs{
 			"commissioner": cid, "la": child.LocalAuthorityChildID, "dob": dob,
-			"first": strings.TrimSpace(child.FirstName), "last": strings.TrimSpace(child.LastName), "limit": maxCandidates,
+			"first": NameKey(child.FirstName), "last": NameKey(child.LastName), "limit": maxCandidates,
 		})
 		if err != nil {
 			return wrap("possible matches", err)

@@ -283,10 +283,11 @@ func ensureChild(ctx context.Context, tx pgx.Tx, episodeID, commissionerID strin
 	// race) both mean the child is there already.
 	if _, err := tx.Exec(ctx,
 		`INSERT INTO children (id, first_name, last_name, date_of_birth, gender, commissioner_id,
-			local_authority_child_id, police_person_reference, preferences, contact)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+			local_authority_child_id, police_person_reference, preferences, contact, first_name_key, last_name_key)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
 		cid, c.FirstName, c.LastName, dateArg(dob), c.Gender, nullableID(commissionerID),
-		c.LocalAuthorityChildID, c.PolicePersonReference, PreferencesFromReferral(ref.Preferences), ref.Contact); err != nil {
+		c.LocalAuthorityChildID, c.PolicePersonReference, PreferencesFromReferral(ref.Preferences), ref.Contact,
+		NameKey(c.FirstName), NameKey(c.LastName)); err != nil {
 		return "", wrap("save episode: create child", err)
 	}
 	var found string

@@ -128,5 +128,5 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 			return wrap("migrate: apply "+m.Name, err)
 		}
 	}
-	return nil
+	return fillNameKeys(ctx, conn.Conn())
 }
